@@ -1,0 +1,1 @@
+"""Composer callbacks of docketbert, by the name a YAML uses under `callbacks:`."""

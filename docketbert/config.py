@@ -1,0 +1,161 @@
+"""The typed schema of a training run: YAML + command-line overrides, validated so a mistyped key names itself.
+
+Every default lives here, so each YAML in yamls/ reads as a diff against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+
+
+@dataclass
+class ModelConfig:
+    # An HF hub name or a local directory to continue pretraining from; null builds the model from `config`.
+    init: Optional[str] = None
+    # ModernBertConfig overrides. From scratch they apply to ModernBERT-base's shape (transformers' defaults);
+    # with `init` they override the loaded config (for example dropout).
+    config: dict[str, Any] = field(default_factory=dict)
+    # auto: flash_attention_2 when the flash-attn package and a GPU are present, else sdpa (logged).
+    attn_implementation: str = "auto"
+
+
+@dataclass
+class DataConfig:
+    # An MDS dataset written by data_prep/to_mds.py: a local folder, or a remote (s3://, gs://, a filesystem
+    # path) that is streamed into `local`.
+    path: str = "???"
+    local: Optional[str] = None
+    train_split: str = "train"
+    eval_split: Optional[str] = "eval"
+    max_seq_len: int = 768
+    mlm_probability: float = 0.3
+    shuffle: bool = True
+    num_workers: int = 0
+    pad_to_multiple_of: int = 8
+    # Cap on eval batches (null: the whole eval split).
+    eval_subset_num_batches: Optional[int] = None
+
+
+@dataclass
+class OptimizerConfig:
+    lr: float = 5.0e-4
+    weight_decay: float = 0.01
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1.0e-8
+
+
+@dataclass
+class SchedulerConfig:
+    warmup: str = "0.05dur"  # a Composer time: 0.05dur, 500ba, 1000000tok
+    alpha_f: float = 0.0  # final lr as a fraction of the peak (linear decay)
+
+
+@dataclass
+class WandbConfig:
+    enabled: bool = False
+    project: str = "docketbert"
+    entity: Optional[str] = None
+    # offline needs no account; `wandb sync runs/<run>/wandb/offline-run-*` uploads later.
+    mode: str = "offline"
+
+
+@dataclass
+class LoggersConfig:
+    tensorboard: bool = True
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    console_log_interval: str = "50ba"
+    progress_bar: bool = True
+
+
+@dataclass
+class TrainConfig:
+    run_name: str = "???"
+    run_root: str = "runs"
+    seed: int = 17
+    tokenizer: str = "answerdotai/ModernBERT-base"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    loggers: LoggersConfig = field(default_factory=LoggersConfig)
+    max_duration: str = "1ep"  # Composer time: 1ep, 1000ba, 440000000tok
+    global_train_batch_size: int = 256
+    device_train_microbatch_size: Any = 16  # int, or "auto" on GPU
+    device_eval_batch_size: int = 64
+    eval_interval: str = "1000ba"
+    save_interval: str = "1000ba"
+    save_num_checkpoints_to_keep: int = 2
+    autoresume: bool = True
+    precision: str = "auto"  # auto: amp_bf16 on GPU, fp32 on CPU
+    device: str = "auto"  # auto, gpu or cpu
+    # Composer algorithms and callbacks by registry name, each with its own options.
+    algorithms: dict[str, Any] = field(default_factory=dict)
+    callbacks: dict[str, Any] = field(default_factory=dict)
+    # Whether to write an HF export (save_pretrained) of the model and tokenizer into <run_dir>/hf at the end.
+    export_hf: bool = True
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run_root) / self.run_name
+
+
+class ConfigError(ValueError):
+    """A YAML or override that does not fit the schema; the message names the key."""
+
+
+def load_config(yaml_paths: list[str | Path], overrides: list[str] | None = None) -> TrainConfig:
+    """Merge YAML files (later ones win) and `key=value` overrides onto the schema, and validate."""
+    merged: DictConfig = OmegaConf.structured(TrainConfig)
+    try:
+        for path in yaml_paths:
+            merged = OmegaConf.merge(merged, _load_yaml(Path(path)))
+        for override in overrides or []:
+            if "=" not in override:
+                raise ConfigError(f"override {override!r} is not of the form key=value")
+            key, _ = override.split("=", 1)
+            if OmegaConf.select(merged, key, default="__missing__") == "__missing__" and not _is_open_dict_key(key):
+                raise ConfigError(f"unknown config key {key!r} in override {override!r}")
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([override]))
+        missing = sorted(OmegaConf.missing_keys(merged))
+        if missing:
+            raise ConfigError(f"required config keys not set: {', '.join(missing)}")
+        cfg: TrainConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+    except (ConfigKeyError, ValidationError) as err:
+        raise ConfigError(_describe(err)) from None
+    except OmegaConfBaseException as err:
+        raise ConfigError(str(err)) from None
+    return cfg
+
+
+def _load_yaml(path: Path) -> DictConfig:
+    """A YAML file, after the YAML files it names under `defaults:` (paths relative to it)."""
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    raw = OmegaConf.load(path)
+    bases = raw.pop("defaults", None) or []
+    merged = OmegaConf.create()
+    for base in bases:
+        merged = OmegaConf.merge(merged, _load_yaml(path.parent / str(base)))
+    return OmegaConf.merge(merged, raw)
+
+
+def _is_open_dict_key(key: str) -> bool:
+    """Keys under free-form dicts (model.config, algorithms, callbacks) are checked by their consumers."""
+    return key.split(".")[0] in {"algorithms", "callbacks"} or key.startswith("model.config.")
+
+
+def _describe(err: OmegaConfBaseException) -> str:
+    key = getattr(err, "full_key", None) or getattr(err, "key", None)
+    message = str(err).split("\n")[0]
+    if isinstance(err, ConfigKeyError) and key:
+        return f"unknown config key {key!r} ({message})"
+    return f"invalid value for config key {key!r}: {message}" if key else message
+
+
+def to_yaml(cfg: TrainConfig) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

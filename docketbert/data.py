@@ -1,0 +1,108 @@
+"""Reading the MDS shards written by data_prep/to_mds.py, and batching them for masked-language modelling."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from streaming import StreamingDataset
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+IGNORE_INDEX = -100
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def open_split(path: str, split: str, local: Optional[str] = None, batch_size: Optional[int] = None,
+               shuffle: bool = False, seed: int = 17) -> StreamingDataset:
+    """One split (a sub-folder) of an MDS dataset, local or streamed from a remote into the `local` cache.
+
+    A plain filesystem path works as a remote too when `local` is given (it is then copied shard by shard)."""
+    if local is None and is_remote(path):
+        raise ValueError(f"data.path {path!r} is remote: set data.local to a cache folder on local disk")
+    if local is None:
+        if not (Path(path) / split / "index.json").exists():
+            raise FileNotFoundError(
+                f"no MDS split at {Path(path) / split} (index.json missing): run data_prep/to_mds.py first"
+            )
+        return StreamingDataset(local=path, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed)
+    return StreamingDataset(remote=path, local=local, split=split, batch_size=batch_size, shuffle=shuffle,
+                            shuffle_seed=seed)
+
+
+def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: float, mask_id: int,
+                vocab_size: int, generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: pick `probability` of the maskable positions; of those, 80% become [MASK], 10% a random
+    token, 10% stay. Returns (masked input ids, labels with IGNORE_INDEX at unpicked positions)."""
+    probs = torch.where(maskable, probability, 0.0)
+    picked = torch.bernoulli(probs, generator=generator).bool()
+    labels = torch.where(picked, input_ids, IGNORE_INDEX)
+    to_mask = picked & torch.bernoulli(torch.full_like(probs, 0.8), generator=generator).bool()
+    to_random = picked & ~to_mask & torch.bernoulli(torch.full_like(probs, 0.5), generator=generator).bool()
+    random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator, dtype=input_ids.dtype)
+    masked = torch.where(to_mask, mask_id, input_ids)
+    masked = torch.where(to_random, random_ids, masked)
+    return masked, labels
+
+
+@dataclass
+class MLMCollator:
+    """Pads a list of MDS samples to the batch's longest entry (rounded up to a multiple) and masks them."""
+
+    pad_id: int
+    mask_id: int
+    sep_id: int
+    special_ids: tuple[int, ...]
+    vocab_size: int
+    mlm_probability: float = 0.3
+    max_seq_len: int = 768
+    pad_to_multiple_of: int = 8
+    # Eval: masks that depend only on the batch's content, so every evaluation scores the same masked tokens.
+    deterministic: bool = False
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: PreTrainedTokenizerBase, **kwargs: Any) -> "MLMCollator":
+        return cls(pad_id=tokenizer.pad_token_id, mask_id=tokenizer.mask_token_id, sep_id=tokenizer.sep_token_id,
+                   special_ids=tuple(tokenizer.all_special_ids), vocab_size=len(tokenizer), **kwargs)
+
+    def __call__(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        rows = [self._truncate(np.asarray(s["input_ids"], dtype=np.int64)) for s in samples]
+        longest = max(len(r) for r in rows)
+        width = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = torch.from_numpy(row)
+            attention_mask[i, : len(row)] = 1
+        maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(self.special_ids))
+        generator = None
+        if self.deterministic:
+            generator = torch.Generator().manual_seed(zlib.crc32(input_ids.numpy().tobytes()))
+        masked, labels = mask_tokens(input_ids, maskable, self.mlm_probability, self.mask_id, self.vocab_size,
+                                     generator)
+        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
+
+    def _truncate(self, row: np.ndarray) -> np.ndarray:
+        if len(row) <= self.max_seq_len:
+            return row
+        row = row[: self.max_seq_len].copy()
+        row[-1] = self.sep_id  # keep the [SEP] the entry ended with
+        return row
+
+
+def count_real_tokens(batch: dict[str, torch.Tensor]) -> int:
+    """Tokens that are not padding: what throughput is honestly measured in."""
+    return int(batch["attention_mask"].sum())
+
+
+def build_dataloader(dataset: StreamingDataset, collator: MLMCollator, batch_size: int, num_workers: int = 0,
+                     drop_last: bool = False) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, collate_fn=collator, num_workers=num_workers,
+                      drop_last=drop_last, persistent_workers=num_workers > 0)

@@ -1,0 +1,104 @@
+"""Building ModernBERT masked-LM models (from an HF name/directory or from a config) and their Composer wrapper."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from composer.metrics.nlp import LanguageCrossEntropy, MaskedAccuracy
+from composer.models import HuggingFaceModel
+from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerBase
+
+from docketbert.data import IGNORE_INDEX
+
+log = logging.getLogger(__name__)
+
+ATTN_IMPLEMENTATIONS = ("auto", "sdpa", "eager", "flash_attention_2", "flex_attention")
+
+
+def resolve_attn_implementation(requested: str, on_gpu: bool) -> str:
+    """`auto` picks flash_attention_2 when flash-attn is installed and a GPU is used, else sdpa (with a log line)."""
+    if requested not in ATTN_IMPLEMENTATIONS:
+        raise ValueError(f"model.attn_implementation {requested!r} is not one of {ATTN_IMPLEMENTATIONS}")
+    has_flash = importlib.util.find_spec("flash_attn") is not None
+    if requested == "flash_attention_2" and not (has_flash and on_gpu):
+        reason = "the flash-attn package is not installed" if not has_flash else "no GPU is used"
+        log.warning("attn_implementation flash_attention_2 requested but %s: falling back to sdpa", reason)
+        return "sdpa"
+    if requested != "auto":
+        return requested
+    if has_flash and on_gpu:
+        return "flash_attention_2"
+    log.warning("attention: using sdpa (%s)",
+                "flash-attn is not installed" if on_gpu else "flash-attn needs a GPU; running on CPU")
+    return "sdpa"
+
+
+def round_up(value: int, multiple: int = 64) -> int:
+    return -(-value // multiple) * multiple
+
+
+def build_mlm_model(init: Optional[str], config_overrides: dict[str, Any], tokenizer: PreTrainedTokenizerBase,
+                    attn_implementation: str) -> ModernBertForMaskedLM:
+    """Continued pretraining from `init` (HF name or directory), or a fresh model of ModernBERT-base's config
+    (transformers' ModernBertConfig defaults) with `config_overrides`, sized to the tokenizer's vocabulary."""
+    overrides = dict(config_overrides)
+    if init is not None:
+        model = ModernBertForMaskedLM.from_pretrained(init, attn_implementation=attn_implementation, **overrides)
+        if len(tokenizer) > model.config.vocab_size:
+            raise ValueError(f"tokenizer has {len(tokenizer)} tokens but {init!r} has a vocabulary of "
+                             f"{model.config.vocab_size}: they do not belong together")
+        return model
+    special = {"pad_token_id": tokenizer.pad_token_id, "cls_token_id": tokenizer.cls_token_id,
+               "sep_token_id": tokenizer.sep_token_id, "bos_token_id": tokenizer.cls_token_id,
+               "eos_token_id": tokenizer.sep_token_id}
+    overrides.setdefault("vocab_size", round_up(len(tokenizer)))
+    if overrides["vocab_size"] < len(tokenizer):
+        raise ValueError(f"model.config.vocab_size {overrides['vocab_size']} < the tokenizer's {len(tokenizer)} tokens")
+    config = ModernBertConfig(**{**special, **overrides})
+    config._attn_implementation = attn_implementation
+    return ModernBertForMaskedLM(config)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Unique parameters (the tied decoder weight counts once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+class MaskedLMModel(HuggingFaceModel):
+    """Composer wrapper around ModernBertForMaskedLM that runs the MLM head only at masked positions.
+
+    The encoder sees the whole batch; the prediction head and the vocabulary projection, the largest matrix of a
+    small model, see only the ~30% of positions that carry a label. Loss and metrics are the same as dense."""
+
+    def __init__(self, model: ModernBertForMaskedLM, tokenizer: Optional[PreTrainedTokenizerBase] = None):
+        def metrics():
+            return [LanguageCrossEntropy(ignore_index=IGNORE_INDEX), MaskedAccuracy(ignore_index=IGNORE_INDEX)]
+
+        super().__init__(model, tokenizer, use_logits=True, metrics=metrics(), eval_metrics=metrics(),
+                         shift_labels=False)
+        self.non_embedding_params = count_parameters(model) - model.model.embeddings.tok_embeddings.weight.numel()
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+        labels = batch["labels"]
+        picked = labels != IGNORE_INDEX
+        logits = self.model.decoder(self.model.head(hidden[picked]))
+        return {"logits": logits, "labels": labels[picked], "hidden": hidden}
+
+    def loss(self, outputs: dict[str, torch.Tensor], batch: Any) -> torch.Tensor:
+        if outputs["labels"].numel() == 0:  # nothing masked in this micro-batch: a zero that keeps the graph
+            return outputs["hidden"].sum() * 0.0
+        return F.cross_entropy(outputs["logits"].float(), outputs["labels"])
+
+    def eval_forward(self, batch: dict[str, torch.Tensor], outputs: Optional[Any] = None) -> torch.Tensor:
+        outputs = outputs if outputs is not None else self.forward(batch)
+        self.labels = outputs["labels"]
+        return outputs["logits"]
+
+    def flops_per_batch(self, batch: dict[str, torch.Tensor]) -> float:
+        """Forward + backward FLOPs of the matrix multiplies on real tokens (6 per parameter per token)."""
+        return 6.0 * self.non_embedding_params * float(batch["attention_mask"].sum())

@@ -1,0 +1,48 @@
+"""Name -> builder registries so a YAML can say `algorithms: {name: {...}}` or `callbacks: {name: {...}}`.
+
+Later modules add entries with `register_algorithm` / `register_callback`; an unknown name or option is a config
+error that names itself."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from docketbert.config import ConfigError
+
+ALGORITHMS: dict[str, Callable[..., Any]] = {}
+CALLBACKS: dict[str, Callable[..., Any]] = {}
+
+
+def register_algorithm(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def add(builder: Callable[..., Any]) -> Callable[..., Any]:
+        ALGORITHMS[name] = builder
+        return builder
+    return add
+
+
+def register_callback(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def add(builder: Callable[..., Any]) -> Callable[..., Any]:
+        CALLBACKS[name] = builder
+        return builder
+    return add
+
+
+def build_all(section: str, registry: dict[str, Callable[..., Any]], entries: dict[str, Any],
+              **context: Any) -> list[Any]:
+    """Build every entry of a config section. Builders may take keyword `context` (run_dir, tokenizer, ...)
+    beside their own options; an option the builder does not take is an error naming it."""
+    built = []
+    for name, options in (entries or {}).items():
+        if name not in registry:
+            known = ", ".join(sorted(registry)) or "none registered"
+            raise ConfigError(f"unknown {section[:-1]} {section}.{name!r} (known: {known})")
+        builder = registry[name]
+        options = dict(options or {})
+        params = inspect.signature(builder).parameters
+        for key in options:
+            if key not in params or key in context:
+                raise ConfigError(f"unknown option {section}.{name}.{key}")
+        extra = {k: v for k, v in context.items() if k in params}
+        built.append(builder(**options, **extra))
+    return built

@@ -1,0 +1,197 @@
+"""Train a docketbert model: `composer docketbert/train.py yamls/<run>.yaml [key=value ...]`.
+
+One process per device under Composer's launcher (`composer -n 8 ...`), or plain `python docketbert/train.py ...`.
+The run directory `<run_root>/<run_name>/` receives config.yaml, run_info.json, checkpoints/ (autoresume: the same
+command continues a killed run), tb/ (TensorBoard), wandb/ (when enabled), hf/ (the HF export) and metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import transformers
+from composer import Evaluator, Trainer
+from composer.callbacks import LRMonitor, MemoryMonitor, RuntimeEstimator, SpeedMonitor
+from composer.core import DataSpec
+from composer.optim import LinearWithWarmupScheduler
+from composer.utils import dist, get_device, reproducibility
+from streaming.base.util import clean_stale_shared_memory
+
+from docketbert.callbacks.hf_export import HFExport
+from docketbert.config import ConfigError, TrainConfig, load_config, to_yaml
+from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, open_split
+from docketbert.loggers import build_loggers
+from docketbert.model import MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation
+from docketbert.registry import ALGORITHMS, CALLBACKS, build_all
+from docketbert.tokenizer import load_tokenizer
+
+log = logging.getLogger("docketbert.train")
+
+
+def resolve_device(requested: str) -> str:
+    if requested == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if requested not in ("gpu", "cpu"):
+        raise ConfigError(f"device {requested!r} is not one of auto, gpu, cpu")
+    return requested
+
+
+def resolve_precision(requested: str, device: str) -> str:
+    if requested == "auto":
+        return "amp_bf16" if device == "gpu" else "fp32"
+    return requested
+
+
+def set_cpu_threads(device: str) -> None:
+    """Without OMP_NUM_THREADS, share the cores among the local ranks (oversubscription is ~20x slower)."""
+    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_local_world_size()))
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: str) -> torch.optim.Optimizer:
+    """AdamW as the HF Trainer sets it up: no weight decay on biases and norm weights."""
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            (decay if param.ndim >= 2 else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.optimizer.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.optimizer.lr, betas=tuple(cfg.optimizer.betas), eps=cfg.optimizer.eps,
+                             fused=device == "gpu")
+
+
+def build_trainer(cfg: TrainConfig) -> Trainer:
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    dist.initialize_dist(get_device(device))
+    set_cpu_threads(device)
+    clean_stale_shared_memory()
+    reproducibility.seed_all(cfg.seed)
+    run_dir = cfg.run_dir
+    world = dist.get_world_size()
+    if cfg.global_train_batch_size % world:
+        raise ConfigError(f"global_train_batch_size {cfg.global_train_batch_size} is not divisible by the "
+                          f"{world} processes")
+    device_batch = cfg.global_train_batch_size // world
+
+    tokenizer = load_tokenizer(cfg.tokenizer)
+    attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
+    hf_model = build_mlm_model(cfg.model.init, cfg.model.config, tokenizer, attn)
+    model = MaskedLMModel(hf_model, tokenizer)
+
+    collator = MLMCollator.for_tokenizer(tokenizer, mlm_probability=cfg.data.mlm_probability,
+                                         max_seq_len=cfg.data.max_seq_len,
+                                         pad_to_multiple_of=cfg.data.pad_to_multiple_of)
+    train_set = open_split(cfg.data.path, cfg.data.train_split, cfg.data.local, device_batch, cfg.data.shuffle,
+                           cfg.seed)
+    train_data = DataSpec(build_dataloader(train_set, collator, device_batch, cfg.data.num_workers),
+                          get_num_tokens_in_batch=count_real_tokens)
+    evaluators = []
+    if cfg.data.eval_split:
+        eval_set = open_split(cfg.data.path, cfg.data.eval_split, cfg.data.local, cfg.device_eval_batch_size)
+        eval_collator = replace(collator, deterministic=True)
+        eval_loader = build_dataloader(eval_set, eval_collator, cfg.device_eval_batch_size, cfg.data.num_workers)
+        evaluators.append(Evaluator(
+            label="eval", dataloader=DataSpec(eval_loader, get_num_tokens_in_batch=count_real_tokens),
+            metric_names=["LanguageCrossEntropy", "MaskedAccuracy"],
+            subset_num_batches=cfg.data.eval_subset_num_batches or -1,
+        ))
+
+    context = {"run_dir": run_dir, "tokenizer": tokenizer, "cfg": cfg}
+    callbacks = [SpeedMonitor(window_size=50), LRMonitor(), RuntimeEstimator(),
+                 HFExport(run_dir, export=cfg.export_hf)]
+    if device == "gpu":
+        callbacks.append(MemoryMonitor())
+    callbacks += build_all("callbacks", CALLBACKS, cfg.callbacks, **context)
+    algorithms = build_all("algorithms", ALGORITHMS, cfg.algorithms, **context)
+    optimizer = build_optimizer(model, cfg, device)
+    scheduler = LinearWithWarmupScheduler(t_warmup=cfg.scheduler.warmup, alpha_f=cfg.scheduler.alpha_f)
+
+    run_info = {
+        "run_name": cfg.run_name, "attn_implementation": attn, "device": device, "precision": precision,
+        "world_size": world, "num_params": count_parameters(hf_model), "packing": False,
+        "tokenizer": cfg.tokenizer, "vocab_size": hf_model.config.vocab_size,
+        "gpu": torch.cuda.get_device_name() if device == "gpu" else None, "cpu_count": os.cpu_count(),
+        "torch": torch.__version__, "transformers": transformers.__version__,
+    }
+    if dist.get_global_rank() == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(to_yaml(cfg))
+        (run_dir / "run_info.json").write_text(json.dumps(run_info, indent=2))
+    log.info("run %s: %s", cfg.run_name, run_info)
+
+    trainer = Trainer(
+        run_name=cfg.run_name, model=model, train_dataloader=train_data, eval_dataloader=evaluators or None,
+        max_duration=cfg.max_duration, eval_interval=cfg.eval_interval, optimizers=optimizer,
+        schedulers=scheduler, step_schedulers_every_batch=True, device=device, precision=precision,
+        device_train_microbatch_size=cfg.device_train_microbatch_size, seed=cfg.seed,
+        save_folder=str(run_dir / "checkpoints"), save_interval=cfg.save_interval,
+        save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep, autoresume=cfg.autoresume,
+        loggers=build_loggers(cfg, run_dir), callbacks=callbacks, algorithms=algorithms,
+        progress_bar=cfg.loggers.progress_bar, log_to_console=not cfg.loggers.progress_bar,
+        console_log_interval=cfg.loggers.console_log_interval,
+    )
+    trainer.logger.log_hyperparameters({**run_info, "config": to_yaml(cfg)})
+    return trainer
+
+
+def already_trained(trainer: Trainer) -> bool:
+    """True when autoresume restored a checkpoint that is already at max_duration."""
+    max_duration = trainer.state.max_duration
+    if max_duration is None or max_duration.unit.value == "dur":
+        return False
+    return trainer.state.timestamp.get(max_duration.unit) >= max_duration
+
+
+def finish_export(trainer: Trainer, cfg: TrainConfig) -> None:
+    """A run killed after its last checkpoint but before its export: evaluate and export now."""
+    if (cfg.run_dir / "metrics.json").exists() and ((cfg.run_dir / "hf").exists() or not cfg.export_hf):
+        return
+    if trainer.state.evaluators:
+        trainer.eval()
+    for callback in trainer.state.callbacks:
+        if isinstance(callback, HFExport):
+            callback.fit_end(trainer.state, trainer.logger)
+
+
+def parse_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("usage: composer docketbert/train.py RUN.yaml [MORE.yaml ...] [key=value ...]\n"
+              "       e.g. composer docketbert/train.py yamls/tiny.yaml max_duration=20ba optimizer.lr=1e-3")
+        raise SystemExit(0 if argv else 2)
+    yamls = [a for a in argv if "=" not in a]
+    overrides = [a for a in argv if "=" in a]
+    return yamls, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    yamls, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        cfg = load_config(yamls, overrides)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    trainer = build_trainer(cfg)
+    if already_trained(trainer):
+        log.info("run %s already reached max_duration %s: not training again", cfg.run_name, cfg.max_duration)
+        finish_export(trainer, cfg)
+    else:
+        trainer.fit()
+    trainer.close()
+    if dist.get_global_rank() == 0:
+        run_dir = cfg.run_dir
+        print(f"\nrun finished: {run_dir}\n  HF export:   {run_dir / 'hf'}\n  metrics:     {run_dir / 'metrics.json'}\n"
+              f"  TensorBoard: tensorboard --logdir {cfg.run_root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

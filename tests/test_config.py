@@ -1,0 +1,66 @@
+"""The run schema: YAMLs and overrides merge onto typed defaults; a wrong key names itself."""
+
+from pathlib import Path
+
+import pytest
+
+from docketbert.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_seed_recipe(tmp_path):
+    cfg = load_config([write(tmp_path, "a.yaml", "run_name: r\ndata: {path: /data}\n")])
+    assert cfg.optimizer.lr == 5e-4 and cfg.optimizer.weight_decay == 0.01
+    assert cfg.scheduler.warmup == "0.05dur"
+    assert cfg.data.mlm_probability == 0.3 and cfg.data.max_seq_len == 768
+    assert cfg.global_train_batch_size == 256 and cfg.max_duration == "1ep"
+    assert cfg.eval_interval == cfg.save_interval == "1000ba" and cfg.save_num_checkpoints_to_keep == 2
+    assert cfg.run_dir == Path("runs/r")
+
+
+def test_overrides_and_defaults_chain(tmp_path):
+    write(tmp_path, "base.yaml", "data: {path: /data, max_seq_len: 128}\noptimizer: {lr: 1.0e-3}\n")
+    run = write(tmp_path, "run.yaml", "defaults: [base.yaml]\nrun_name: r\noptimizer: {weight_decay: 0.1}\n")
+    cfg = load_config([run], ["optimizer.lr=2e-4", "model.config.hidden_size=64", "algorithms.x.y=1"])
+    assert cfg.optimizer.lr == 2e-4 and cfg.optimizer.weight_decay == 0.1 and cfg.data.max_seq_len == 128
+    assert cfg.model.config == {"hidden_size": 64} and cfg.algorithms == {"x": {"y": 1}}
+
+
+@pytest.mark.parametrize("yaml_text, overrides, message", [
+    ("run_name: r\ndata: {path: /d, max_seq_lne: 3}\n", [], "data.max_seq_lne"),
+    ("run_name: r\nlearning_rate: 3\ndata: {path: /d}\n", [], "learning_rate"),
+    ("run_name: r\ndata: {path: /d}\n", ["optimizer.lrr=1"], "optimizer.lrr"),
+    ("run_name: r\ndata: {path: /d}\n", ["data.max_seq_len=abc"], "data.max_seq_len"),
+    ("run_name: r\ndata: {path: /d}\n", ["global_train_batch_size"], "key=value"),
+    ("data: {path: /d}\n", [], "run_name"),
+])
+def test_bad_keys_name_themselves(tmp_path, yaml_text, overrides, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        load_config([write(tmp_path, "a.yaml", yaml_text)], overrides)
+
+
+def test_every_shipped_yaml_validates():
+    yamls = sorted((REPO / "yamls").glob("*.yaml"))
+    assert any(p.name == "tiny.yaml" for p in yamls) and any(p.name == "base150m.yaml" for p in yamls)
+    for path in yamls:
+        if path.name.startswith("_"):
+            continue
+        cfg = load_config([path])
+        assert cfg.run_name and cfg.data.path
+
+
+def test_base150m_is_the_seed_base_run():
+    cfg = load_config([REPO / "yamls" / "base150m.yaml"])
+    assert cfg.model.init == "answerdotai/ModernBERT-base" and cfg.tokenizer == "answerdotai/ModernBERT-base"
+    assert (cfg.optimizer.lr, cfg.optimizer.weight_decay, cfg.scheduler.warmup) == (5e-4, 0.01, "0.05dur")
+    assert (cfg.global_train_batch_size, cfg.device_train_microbatch_size) == (256, 16)
+    assert (cfg.data.max_seq_len, cfg.max_duration, cfg.eval_interval, cfg.save_interval) == (
+        768, "1ep", "1000ba", "1000ba")
+    assert cfg.run_name == "docketbert-base-150M"
