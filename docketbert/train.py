@@ -21,6 +21,7 @@ from composer.callbacks import LRMonitor, MemoryMonitor, RuntimeEstimator, Speed
 from composer.core import DataSpec
 from composer.optim import LinearWithWarmupScheduler
 from composer.utils import dist, get_device, reproducibility
+from omegaconf import OmegaConf
 from streaming.base.util import clean_stale_shared_memory
 
 from docketbert.callbacks.hf_export import HFExport
@@ -79,6 +80,9 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         raise ConfigError(f"global_train_batch_size {cfg.global_train_batch_size} is not divisible by the "
                           f"{world} processes")
     device_batch = cfg.global_train_batch_size // world
+    microbatch = cfg.device_train_microbatch_size
+    if isinstance(microbatch, int) and microbatch > device_batch:
+        microbatch = device_batch  # more processes than the YAML assumed: no accumulation needed
 
     tokenizer = load_tokenizer(cfg.tokenizer)
     attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
@@ -118,7 +122,7 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         "world_size": world, "num_params": count_parameters(hf_model), "packing": False,
         "tokenizer": cfg.tokenizer, "vocab_size": hf_model.config.vocab_size,
         "gpu": torch.cuda.get_device_name() if device == "gpu" else None, "cpu_count": os.cpu_count(),
-        "torch": torch.__version__, "transformers": transformers.__version__,
+        "torch": str(torch.__version__), "transformers": transformers.__version__,
     }
     if dist.get_global_rank() == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -130,14 +134,14 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         run_name=cfg.run_name, model=model, train_dataloader=train_data, eval_dataloader=evaluators or None,
         max_duration=cfg.max_duration, eval_interval=cfg.eval_interval, optimizers=optimizer,
         schedulers=scheduler, step_schedulers_every_batch=True, device=device, precision=precision,
-        device_train_microbatch_size=cfg.device_train_microbatch_size, seed=cfg.seed,
+        device_train_microbatch_size=microbatch, seed=cfg.seed,
         save_folder=str(run_dir / "checkpoints"), save_interval=cfg.save_interval,
         save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep, autoresume=cfg.autoresume,
         loggers=build_loggers(cfg, run_dir), callbacks=callbacks, algorithms=algorithms,
         progress_bar=cfg.loggers.progress_bar, log_to_console=not cfg.loggers.progress_bar,
         console_log_interval=cfg.loggers.console_log_interval,
     )
-    trainer.logger.log_hyperparameters({**run_info, "config": to_yaml(cfg)})
+    trainer.logger.log_hyperparameters({**run_info, "config": OmegaConf.to_container(OmegaConf.structured(cfg))})
     return trainer
 
 
