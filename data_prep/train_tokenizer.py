@@ -10,9 +10,6 @@ its size is a multiple of 64 (padded with [unusedN] tokens) so embedding matrice
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from data_prep.readers import InputError, detect_format, iter_rows
 from docketbert.text import clean_text
 
 SPECIAL_TOKENS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
@@ -61,28 +59,21 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, output_dir: str | Pat
 
 
 def iter_texts(path: str | Path, text_key: str = "text") -> Iterator[str]:
-    """Texts from a JSONL (with `text_key`) or a plain-text file (one entry per line); .gz allowed."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    is_jsonl = ".jsonl" in path.suffixes or ".json" in path.suffixes
-    with opener(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            if is_jsonl:
-                try:
-                    value = json.loads(line).get(text_key)
-                except (json.JSONDecodeError, AttributeError):
-                    continue
-                if isinstance(value, str):
-                    yield value
-            else:
-                yield line
+    """Texts from a JSONL (with `text_key`), a CourtListener docket-entry CSV (`description` column) or a
+    plain-text file (one entry per line, also for unknown extensions); .gz/.bz2/.xz allowed. Bad records
+    and blank texts are skipped (data_prep/to_mds.py counts them)."""
+    try:
+        fmt = detect_format(path)
+    except InputError:
+        fmt = "text"
+    for row in iter_rows(path, fmt, text_key=text_key, docket_column=None):
+        if row.text is not None and row.text.strip():
+            yield row.text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", nargs="+", required=True, help="JSONL (with a text key) or text files, .gz allowed")
+    parser.add_argument("--input", nargs="+", required=True, help="JSONL (with a text key), CourtListener CSV or text files; .gz/.bz2/.xz allowed")
     parser.add_argument("--output", required=True, help="directory for the HF tokenizer")
     parser.add_argument("--vocab-size", type=int, default=32768, help="target size, rounded up to a multiple of 64")
     parser.add_argument("--text-key", default="text", help="JSONL key holding the entry text (default: text)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -35,6 +36,13 @@ def resolve_attn_implementation(requested: str, on_gpu: bool) -> str:
     log.warning("attention: using sdpa (%s)",
                 "flash-attn is not installed" if on_gpu else "flash-attn needs a GPU; running on CPU")
     return "sdpa"
+
+
+def resolve_model_source(name: str, run_root: str | Path = "runs") -> str:
+    """An earlier docketbert run's export (`<run_root>/<name>/hf`) when one exists, else `name` as given (an HF hub
+    name or a directory)."""
+    export = Path(run_root) / name / "hf"
+    return str(export) if (export / "config.json").exists() else name
 
 
 def round_up(value: int, multiple: int = 64) -> int:

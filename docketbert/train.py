@@ -28,7 +28,9 @@ from docketbert.callbacks.hf_export import HFExport
 from docketbert.config import ConfigError, TrainConfig, load_config, to_yaml
 from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, open_split
 from docketbert.loggers import build_loggers
-from docketbert.model import MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation
+from docketbert.model import (MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation,
+                              resolve_model_source)
+from docketbert.plugins import load_plugins
 from docketbert.registry import ALGORITHMS, CALLBACKS, build_all
 from docketbert.tokenizer import load_tokenizer
 
@@ -86,7 +88,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
 
     tokenizer = load_tokenizer(cfg.tokenizer)
     attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
-    hf_model = build_mlm_model(cfg.model.init, cfg.model.config, tokenizer, attn)
+    init = resolve_model_source(cfg.model.init, cfg.run_root) if cfg.model.init else None
+    hf_model = build_mlm_model(init, cfg.model.config, tokenizer, attn)
     model = MaskedLMModel(hf_model, tokenizer)
 
     collator = MLMCollator.for_tokenizer(tokenizer, mlm_probability=cfg.data.mlm_probability,
@@ -107,6 +110,7 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
             subset_num_batches=cfg.data.eval_subset_num_batches or -1,
         ))
 
+    load_plugins()
     context = {"run_dir": run_dir, "tokenizer": tokenizer, "cfg": cfg}
     callbacks = [SpeedMonitor(window_size=50), LRMonitor(), RuntimeEstimator(),
                  HFExport(run_dir, export=cfg.export_hf)]

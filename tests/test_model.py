@@ -55,3 +55,12 @@ def test_masked_only_head_equals_dense_loss(tokenizer_dir):
     assert torch.allclose(ours, dense, atol=1e-5), (ours, dense)
     outputs = composer_model(batch)
     assert outputs["logits"].shape == ((batch["labels"] != -100).sum().item(), len(tokenizer))
+
+
+def test_model_source_resolves_earlier_run_exports(tmp_path):
+    from docketbert.model import resolve_model_source
+
+    (tmp_path / "docketbert-large-395M" / "hf").mkdir(parents=True)
+    (tmp_path / "docketbert-large-395M" / "hf" / "config.json").write_text("{}")
+    assert resolve_model_source("docketbert-large-395M", tmp_path) == str(tmp_path / "docketbert-large-395M" / "hf")
+    assert resolve_model_source("answerdotai/ModernBERT-large", tmp_path) == "answerdotai/ModernBERT-large"

@@ -1,0 +1,251 @@
+"""data_prep/to_mds.py end to end: real MDSWriter shards read back with StreamingDataset, real tokenizers."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_prep.to_mds import eval_side, main
+from docketbert.text import clean_text, normalize_for_dedup
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def read_split(path: Path) -> list[dict]:
+    """Every sample of one split, in order. Each path must be read only once per process (shared memory)."""
+    from streaming import StreamingDataset
+    from streaming.base.util import clean_stale_shared_memory
+
+    clean_stale_shared_memory()
+    ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
+    return [ds[i] for i in range(len(ds))]
+
+
+def read_output(out: Path) -> dict[str, list[dict]]:
+    return {split: read_split(out / split) for split in ("train", "eval")}
+
+
+def entry_keys(samples: list[dict]) -> list[tuple]:
+    return [(s["docket"], tuple(s["input_ids"].tolist())) for s in samples]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tokenizer_dir):
+    from docketbert.tokenizer import load_tokenizer
+
+    return load_tokenizer(str(tokenizer_dir))
+
+
+@pytest.fixture(scope="module")
+def real(mds_dir) -> dict[str, list[dict]]:
+    return read_output(mds_dir)
+
+
+# ----------------------------------------------------------------------------------------- the real corpus
+
+
+def test_real_corpus_roundtrip(mds_dir, real, shared_data, tokenizer):
+    stats = json.loads((mds_dir / "stats.json").read_text())
+    assert stats["rows_read"] == 14054
+    assert stats["id_dtype"] == "uint16" and stats["vocab_size"] == len(tokenizer) == 2048
+    # Expected entries, recomputed from the source: clean, dedup (first wins), split by case.
+    expected: dict[str, list[tuple[str, str]]] = {"train": [], "eval": []}
+    seen = set()
+    with gzip.open(shared_data / "docket_entries.jsonl.gz", "rt") as f:
+        for line in f:
+            obj = json.loads(line)
+            text = clean_text(obj["text"])
+            if not text or normalize_for_dedup(text) in seen:
+                continue
+            seen.add(normalize_for_dedup(text))
+            expected["eval" if eval_side(obj["case"], 0.1) else "train"].append((obj["case"], text))
+    truncated = 0
+    for split in ("train", "eval"):
+        samples = real[split]
+        assert len(samples) == stats["splits"][split]["entries"] == len(expected[split]) > 0
+        assert [s["docket"] for s in samples] == [c for c, _ in expected[split]]
+        texts = tokenizer.batch_decode([s["input_ids"] for s in samples], skip_special_tokens=True)
+        for sample, text, (_, want) in zip(samples, texts, expected[split]):
+            ids = sample["input_ids"]
+            assert ids.dtype == np.uint16
+            assert sample["length"] == len(ids) <= 256
+            assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
+            if len(ids) < 256:
+                assert text == want
+            else:
+                assert want.startswith(text)
+                truncated += text != want  # exactly 256 tokens may also be a whole entry
+        assert stats["splits"][split]["tokens"] == sum(int(s["length"]) for s in samples)
+        assert stats["splits"][split]["dockets"] == len({s["docket"] for s in samples})
+        lengths = [int(s["length"]) for s in samples]
+        assert stats["splits"][split]["length"]["max"] == max(lengths)
+        assert stats["splits"][split]["length"]["p50"] == int(np.percentile(lengths, 50, method="inverted_cdf"))
+    assert stats["entries"] == len(real["train"]) + len(real["eval"])
+    assert stats["rows_read"] - sum(stats["dropped"].values()) == stats["entries"]
+    assert not {s["docket"] for s in real["train"]} & {s["docket"] for s in real["eval"]}
+    assert stats["truncated"] == {"chars": 0, "tokens": truncated} and truncated > 0
+
+
+def test_two_workers_give_the_same_shards(mds_dir, real, shared_data, tokenizer_dir, tmp_path):
+    out = tmp_path / "w2"
+    rc = main(["--input", str(shared_data / "docket_entries.jsonl.gz"), "--output", str(out),
+               "--tokenizer", str(tokenizer_dir), "--docket-key", "case", "--eval-fraction", "0.1",
+               "--max-seq-len", "256", "--workers", "2", "--no-progress"])
+    assert rc == 0
+    got = read_output(out)
+    for split in ("train", "eval"):
+        assert entry_keys(got[split]) == entry_keys(real[split])
+    drop_timing = lambda s: {k: v for k, v in s.items() if k != "seconds_last_run"}  # noqa: E731
+    assert drop_timing(json.loads((out / "stats.json").read_text())) == drop_timing(
+        json.loads((mds_dir / "stats.json").read_text()))
+
+
+# --------------------------------------------------------------------------------- a synthetic CSV file
+
+GIANT = "word " * 5000  # 25,000 characters: over --max-chars 20000, and over 64 tokens
+
+CSV_ROWS = [
+    b"id,docket_id,description,date_filed,entry_number",
+    b'1,10,"ORDER granting &amp; motion\nto dismiss",2020-01-01,1',  # multi-line, HTML entity
+    b'2,10,"order GRANTING &amp; motion to   dismiss",2020-01-02,2',  # duplicate (case, whitespace)
+    b'3,11,"",2020-01-03,3',  # empty
+    b'4,11,"  \t ",2020-01-03,4',  # empty once cleaned
+    b'5,11,"too","many",fields,2020-01-04,5',  # malformed
+    b'6,12,"Notice with bad bytes \xff\xfe here",2020-01-05,6',  # invalid UTF-8
+    b'7,12,"Minute entry with a NUL\x00 byte",2020-01-06,7',  # NUL
+    b'8,13,"He said \\"hello\\" and ""bye""",2020-01-07,8',  # both quote escapes
+    b'9,,"Entry without a docket",2020-01-08,9',  # no docket id
+    b"10,14," + GIANT.encode() + b",2020-01-09,10",  # gigantic
+    b'11,15,"Doc 5 &amp;amp; attachments",2020-01-10,11',  # double-escaped entity
+    b'12,10,"ORDER  granting &amp; MOTION to dismiss",2020-01-11,12',  # duplicate again
+]
+CSV_EXPECTED = [
+    "ORDER granting & motion to dismiss", "Notice with bad bytes \ufffd\ufffd here", "Minute entry with a NUL byte",
+    'He said "hello" and "bye"', "Entry without a docket", "Doc 5 & attachments",
+]
+
+
+@pytest.mark.parametrize("compression", ["", ".gz", ".bz2"])
+def test_synthetic_csv(tmp_path, tokenizer_dir, tokenizer, compression):
+    data = b"\n".join(CSV_ROWS) + b"\n"
+    path = tmp_path / f"docket-entries.csv{compression}"
+    path.write_bytes({"": data, ".gz": gzip.compress(data), ".bz2": bz2.compress(data)}[compression])
+    out = tmp_path / "out"
+    rc = main(["--input", str(path), "--output", str(out), "--tokenizer", str(tokenizer_dir), "--max-seq-len", "64",
+               "--eval-fraction", "0.3", "--workers", "1", "--no-progress"])
+    assert rc == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["rows_read"] == stats["inputs"][0]["rows_read"] == 12
+    assert stats["dropped"] == {"empty": 2, "malformed_csv_row": 1, "invalid_json": 0, "missing_text": 0,
+                                "duplicate": 2}
+    assert (stats["invalid_utf8_rows"], stats["nul_rows"], stats["entries_without_docket"]) == (1, 1, 1)
+    assert stats["truncated"] == {"chars": 1, "tokens": 1}
+    assert stats["entries"] == 7
+    got = read_output(out)
+    samples = got["train"] + got["eval"]
+    texts = tokenizer.batch_decode([s["input_ids"] for s in samples], skip_special_tokens=True)
+    giant = [t for t in texts if t.startswith("word word")]
+    assert len(giant) == 1 and GIANT.strip().startswith(giant[0])
+    assert [s["length"] for s in samples if s["length"] == 64] == [64]
+    assert sorted(t for t in texts if not t.startswith("word")) == sorted(CSV_EXPECTED)
+    dockets = {clean: s["docket"] for clean, s in zip(texts, samples)}
+    assert dockets["ORDER granting & motion to dismiss"] == "10"
+    assert dockets["Entry without a docket"].startswith("entry:")  # a stand-in docket
+    for split in ("train", "eval"):
+        assert all(eval_side(s["docket"], 0.3) == (split == "eval") for s in got[split])
+        assert stats["splits"][split]["entries"] == len(got[split])
+
+
+def test_missing_column_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "entries.csv"
+    path.write_text("id,docket,text\n1,2,hello\n")
+    rc = main(["--input", str(path), "--output", str(tmp_path / "out"), "--tokenizer", "unused", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "'description'" in err and "id, docket, text" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------------- interruption, re-runs
+
+
+def test_interrupted_run_resumes_to_the_same_entries(tmp_path, shared_data, tokenizer_dir, capsys):
+    corpus = str(shared_data / "docket_entries.jsonl.gz")
+    common = ["--input", corpus, "--tokenizer", str(tokenizer_dir), "--docket-key", "case", "--eval-fraction", "0.2",
+              "--max-seq-len", "1024", "--workers", "1", "--no-progress"]  # 1024: no two entries cut alike
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(REPO / "data_prep" / "to_mds.py"), *common, "--output", str(out),
+                             "--rows-per-part", "700"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 180
+        while not (out / "parts" / "part-00000").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.time() < deadline, "the first part was never finished"
+            time.sleep(0.01)
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not (out / "stats.json").exists()
+    finished = sorted(p.name for p in (out / "parts").iterdir())
+    assert 1 <= len(finished) < 20  # 14054 rows in parts of 700: 21 parts in all
+
+    # Re-run: finishes the job. The reference is an uninterrupted run with other part sizes.
+    assert main([*common, "--output", str(out), "--rows-per-part", "700"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    assert not (out / ".tmp").exists()
+    ref = tmp_path / "reference"
+    assert main([*common, "--output", str(ref)]) == 0
+    resumed, reference = read_output(out), read_output(ref)
+    stats, ref_stats = (json.loads((d / "stats.json").read_text()) for d in (out, ref))
+    assert stats["parts"] == 21 and ref_stats["parts"] == 1
+    for split in ("train", "eval"):
+        keys = entry_keys(resumed[split])
+        assert keys == entry_keys(reference[split])  # same entries, same order
+        assert len(set(keys)) == len(keys) == stats["splits"][split]["entries"]
+        assert stats["splits"][split] == ref_stats["splits"][split]
+    assert stats["dropped"] == ref_stats["dropped"] and stats["rows_read"] == 14054
+
+    # A finished output is not redone; other options into it are refused.
+    before = (out / "stats.json").stat().st_mtime_ns
+    assert main([*common, "--output", str(out), "--rows-per-part", "700"]) == 0
+    assert "already done" in capsys.readouterr().out
+    assert (out / "stats.json").stat().st_mtime_ns == before
+    assert main([*common, "--output", str(out), "--rows-per-part", "700", "--max-seq-len", "64"]) == 2  # last wins
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_eval_size_sets_the_fraction_from_a_row_count(tmp_path, tokenizer_dir):
+    path = tmp_path / "entries.txt"
+    path.write_text("".join(f"entry number {i}\n" for i in range(400)))
+    out = tmp_path / "out"
+    assert main(["--input", str(path), "--output", str(out), "--tokenizer", str(tokenizer_dir), "--eval-size", "100",
+                 "--workers", "1", "--no-progress"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["eval_fraction"] == 0.25 and stats["eval_size"] == 100
+    assert stats["entries_without_docket"] == 400  # plain text: every entry is its own docket
+    assert 60 <= stats["splits"]["eval"]["entries"] <= 140
+    assert stats["splits"]["eval"]["dockets"] == stats["splits"]["eval"]["entries"]
+
+
+def test_help_explains_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--input", "--output", "--format", "--text-column", "--docket-column", "--no-csv-escape",
+                 "--text-key", "--docket-key", "--tokenizer", "--max-seq-len", "--max-chars", "--workers",
+                 "--eval-fraction", "--eval-size", "--rows-per-part", "--overwrite", "--no-progress", "Example"):
+        assert flag in text
