@@ -22,6 +22,8 @@ class ModelConfig:
     config: dict[str, Any] = field(default_factory=dict)
     # auto: flash_attention_2 when the flash-attn package and a GPU are present, else sdpa (logged).
     attn_implementation: str = "auto"
+    # torch.compile the encoder (in place: parameter names, checkpoints and the HF export are unchanged).
+    compile: bool = False
 
 
 @dataclass
@@ -39,6 +41,13 @@ class DataConfig:
     pad_to_multiple_of: int = 8
     # Cap on eval batches (null: the whole eval split).
     eval_subset_num_batches: Optional[int] = None
+    # Pack whole entries best-fit into rows of max_seq_len tokens (docketbert/packing.py); a sample is then a row.
+    # true, false, or auto (on for GPU runs, off on CPU). Off by default until the GPU benchmark
+    # (bench/train_throughput.py) has proven it. Packed GPU runs use flex_attention unless attn_implementation
+    # is set. With packing, global_train_batch_size counts rows of max_seq_len tokens, not entries.
+    packing: Any = False
+    # Entries buffered per packing round (per rank and dataloader worker).
+    packing_buffer: int = 2048
 
 
 @dataclass

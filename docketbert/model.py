@@ -14,6 +14,7 @@ from composer.models import HuggingFaceModel
 from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerBase
 
 from docketbert.data import IGNORE_INDEX
+from docketbert.packed_attention import encode_packed
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,10 @@ class MaskedLMModel(HuggingFaceModel):
         self.non_embedding_params = count_parameters(model) - model.model.embeddings.tok_embeddings.weight.numel()
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+        if "segments" in batch:  # packed rows (docketbert/packing.py): each entry attends to itself only
+            hidden = encode_packed(self.model.model, batch["input_ids"], batch["segments"])
+        else:
+            hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
         labels = batch["labels"]
         picked = labels != IGNORE_INDEX
         logits = self.model.decoder(self.model.head(hidden[picked]))

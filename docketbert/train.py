@@ -30,6 +30,7 @@ from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, op
 from docketbert.loggers import build_loggers
 from docketbert.model import (MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation,
                               resolve_model_source)
+from docketbert.packing import PackingMonitor, build_packed_loader, packed_attn_implementation, resolve_packing
 from docketbert.plugins import load_plugins
 from docketbert.registry import ALGORITHMS, CALLBACKS, build_all
 from docketbert.tokenizer import load_tokenizer
@@ -88,8 +89,15 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
 
     tokenizer = load_tokenizer(cfg.tokenizer)
     attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
+    try:
+        packing = resolve_packing(cfg.data.packing, device)
+        attn = packed_attn_implementation(cfg.model.attn_implementation, attn, device) if packing else attn
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     init = resolve_model_source(cfg.model.init, cfg.run_root) if cfg.model.init else None
     hf_model = build_mlm_model(init, cfg.model.config, tokenizer, attn)
+    if cfg.model.compile:
+        hf_model.model.compile()  # in place: state_dict keys (checkpoints, HF export) stay the same
     model = MaskedLMModel(hf_model, tokenizer)
 
     collator = MLMCollator.for_tokenizer(tokenizer, mlm_probability=cfg.data.mlm_probability,
@@ -97,8 +105,12 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
                                          pad_to_multiple_of=cfg.data.pad_to_multiple_of)
     train_set = open_split(cfg.data.path, cfg.data.train_split, cfg.data.local, device_batch, cfg.data.shuffle,
                            cfg.seed)
-    train_data = DataSpec(build_dataloader(train_set, collator, device_batch, cfg.data.num_workers),
-                          get_num_tokens_in_batch=count_real_tokens)
+    if packing:  # a sample is a row of max_seq_len tokens holding whole entries
+        train_loader = build_packed_loader(train_set, collator, cfg.data.max_seq_len, device_batch,
+                                           cfg.data.packing_buffer, cfg.seed, cfg.data.num_workers)
+    else:
+        train_loader = build_dataloader(train_set, collator, device_batch, cfg.data.num_workers)
+    train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens)
     evaluators = []
     if cfg.data.eval_split:
         eval_set = open_split(cfg.data.path, cfg.data.eval_split, cfg.data.local, cfg.device_eval_batch_size)
@@ -116,6 +128,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
                  HFExport(run_dir, export=cfg.export_hf)]
     if device == "gpu":
         callbacks.append(MemoryMonitor())
+    if packing:
+        callbacks.append(PackingMonitor())
     callbacks += build_all("callbacks", CALLBACKS, cfg.callbacks, **context)
     algorithms = build_all("algorithms", ALGORITHMS, cfg.algorithms, **context)
     optimizer = build_optimizer(model, cfg, device)
@@ -123,7 +137,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
 
     run_info = {
         "run_name": cfg.run_name, "attn_implementation": attn, "device": device, "precision": precision,
-        "world_size": world, "num_params": count_parameters(hf_model), "packing": False,
+        "world_size": world, "num_params": count_parameters(hf_model), "packing": packing,
+        "compile": cfg.model.compile,
         "tokenizer": cfg.tokenizer, "vocab_size": hf_model.config.vocab_size,
         "gpu": torch.cuda.get_device_name() if device == "gpu" else None, "cpu_count": os.cpu_count(),
         "torch": str(torch.__version__), "transformers": transformers.__version__,

@@ -1,0 +1,200 @@
+"""Sequence packing for MLM training: whole docket entries best-fit into rows of a fixed width.
+
+- `best_fit_decreasing(lengths, width)`: rows as lists of entry indices; no entry is split, none is lost.
+- `PackedRows`: an IterableDataset over a StreamingDataset (which already shards by rank and worker and shuffles)
+  that buffers `buffer_size` entries, packs them best-fit decreasing, yields the rows that are full (at most
+  `slack` of their width free) in a seeded random order, and carries the entries of unfilled rows over into the
+  next buffer; at the end of the stream every remaining entry is yielded. Entries longer than `width` are
+  truncated exactly as `MLMCollator` truncates them (the last token stays [SEP]).
+- `PackedMLMCollator`: rows -> `input_ids`, `segments` (entry index per token, -1 on padding), `attention_mask`
+  (1 on real tokens, so `count_real_tokens` counts real tokens) and `labels`, masked by the same
+  `docketbert.data.mask_tokens` as unpacked batches (same statistics: 30% of the maskable tokens, 80/10/10).
+
+A Composer "sample" is a packed row; a batch is a fixed number of rows. Resumption: `PackedRows` has no
+`state_dict`, so Composer resumes by spinning the dataloader (re-reading and skipping the batches already trained
+in the epoch). Packing is a deterministic function of the StreamingDataset's order, which is deterministic for a
+seed and epoch, so a resumed run sees exactly the rows an uninterrupted one would (the skipped rows cost reading
+and collating, not training). `len()` is an estimate from a probe of entry lengths (Composer needs a length for
+durations in epochs); an epoch ends at that many batches or when the data runs out, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from composer.core import Callback, State
+from composer.loggers import Logger
+from torch.utils.data import IterableDataset
+
+from docketbert.data import MLMCollator, mask_tokens
+from docketbert.packed_attention import PAD_SEGMENT
+
+# Assumed packing efficiency when estimating the number of rows of an epoch (measured: ~99% on docket entries).
+ASSUMED_EFFICIENCY = 0.98
+
+
+def best_fit_decreasing(lengths: Sequence[int], width: int) -> list[list[int]]:
+    """Pack items (by length) into rows of `width`: longest first, each into the row it fills most tightly."""
+    rows: list[list[int]] = []
+    free: list[tuple[int, int]] = []  # (free space, row index), sorted
+    for item in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        n = lengths[item]
+        if n > width or n <= 0:
+            raise ValueError(f"entry {item} has {n} tokens: it cannot be packed into rows of {width}")
+        at = bisect.bisect_left(free, (n, -1))
+        if at == len(free):
+            rows.append([item])
+            bisect.insort(free, (width - n, len(rows) - 1))
+        else:
+            space, row = free.pop(at)
+            rows[row].append(item)
+            bisect.insort(free, (space - n, row))
+    return rows
+
+
+def truncate(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:
+    """As MLMCollator does: cut to `max_seq_len`, keeping the final [SEP]."""
+    if len(ids) <= max_seq_len:
+        return ids
+    ids = ids[:max_seq_len].copy()
+    ids[-1] = sep_id
+    return ids
+
+
+class PackedRows(IterableDataset):
+    """Rows of whole entries (each a list of int64 arrays) from a StreamingDataset, best-fit packed."""
+
+    def __init__(self, dataset, width: int, sep_id: int, buffer_size: int = 2048, slack: float = 0.02,
+                 seed: int = 17, probe: int = 2048):
+        if buffer_size < 1:
+            raise ValueError(f"packing buffer_size must be positive, got {buffer_size}")
+        self.dataset, self.width, self.sep_id = dataset, width, sep_id
+        self.buffer_size, self.slack, self.seed = buffer_size, slack, seed
+        self.probe = probe
+        self._length: Optional[int] = None
+
+    def __iter__(self) -> Iterator[list[np.ndarray]]:
+        rng = random.Random(self.seed)
+        buffer: list[np.ndarray] = []
+        for sample in self.dataset:
+            buffer.append(truncate(np.asarray(sample["input_ids"], dtype=np.int64), self.width, self.sep_id))
+            if len(buffer) >= self.buffer_size:
+                rows, buffer = self._pack(buffer, keep_partial=True)
+                rng.shuffle(rows)
+                yield from rows
+        rows, _ = self._pack(buffer, keep_partial=False)
+        rng.shuffle(rows)
+        yield from rows
+
+    def _pack(self, entries: list[np.ndarray], keep_partial: bool) -> tuple[list[list[np.ndarray]], list[np.ndarray]]:
+        """Full rows, and the entries of unfilled rows to carry over (none when not `keep_partial`)."""
+        packed = best_fit_decreasing([len(e) for e in entries], self.width)
+        rows = [[entries[i] for i in row] for row in packed]
+        if not keep_partial:
+            return rows, []
+        limit = self.width * (1.0 - self.slack)
+        full = [r for r in rows if sum(len(e) for e in r) >= limit]
+        carry = [e for r in rows if sum(len(e) for e in r) < limit for e in r]
+        if len(carry) > self.buffer_size // 2:  # entries that will not pack tightly: do not hoard them
+            return rows, []
+        return full, carry
+
+    def __len__(self) -> int:
+        """Estimated rows for this rank: (its entries x mean probed length) / (width x assumed efficiency)."""
+        if self._length is None:
+            total = len(self.dataset)  # this rank's share of the samples
+            size = self.dataset.size if hasattr(self.dataset, "size") else total
+            picks = np.linspace(0, size - 1, num=min(self.probe, size)).astype(int) if size else []
+            lengths = [min(len(self.dataset[int(i)]["input_ids"]), self.width) for i in picks]
+            mean = float(np.mean(lengths)) if lengths else 0.0
+            self._length = int(np.ceil(total * mean / (self.width * ASSUMED_EFFICIENCY)))
+        return self._length
+
+
+@dataclass
+class PackedMLMCollator:
+    """Packed rows -> a fixed-width MLM batch, masked like `MLMCollator` (whose masking options it takes)."""
+
+    base: MLMCollator
+    width: int
+
+    def __call__(self, rows: list[list[np.ndarray]]) -> dict[str, torch.Tensor]:
+        b = self.base
+        input_ids = torch.full((len(rows), self.width), b.pad_id, dtype=torch.long)
+        segments = torch.full((len(rows), self.width), PAD_SEGMENT, dtype=torch.long)
+        for r, row in enumerate(rows):
+            start = 0
+            for s, entry in enumerate(row):
+                input_ids[r, start: start + len(entry)] = torch.from_numpy(np.asarray(entry, dtype=np.int64))
+                segments[r, start: start + len(entry)] = s
+                start += len(entry)
+            if start > self.width:
+                raise ValueError(f"a packed row holds {start} tokens, more than its width {self.width}")
+        attention_mask = (segments >= 0).long()
+        maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(b.special_ids))
+        masked, labels = mask_tokens(input_ids, maskable, b.mlm_probability, b.mask_id, b.vocab_size)
+        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels, "segments": segments}
+
+
+def packing_efficiency(batch: dict[str, Any]) -> float:
+    """Real tokens / row capacity of a batch."""
+    mask = batch["attention_mask"]
+    return float(mask.sum()) / max(1, mask.numel())
+
+
+class PackingMonitor(Callback):
+    """Logs `packing/efficiency` (real tokens / row capacity) per batch and over the run so far."""
+
+    def __init__(self) -> None:
+        self.real = 0
+        self.capacity = 0
+
+    def after_dataloader(self, state: State, logger: Logger) -> None:
+        mask = state.batch.get("attention_mask") if isinstance(state.batch, dict) else None
+        if mask is None or "segments" not in state.batch:
+            return
+        real, capacity = int(mask.sum()), mask.numel()
+        self.real += real
+        self.capacity += capacity
+        logger.log_metrics({"packing/efficiency": real / max(1, capacity),
+                            "packing/efficiency_cumulative": self.real / max(1, self.capacity)})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"real": self.real, "capacity": self.capacity}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.real, self.capacity = int(state.get("real", 0)), int(state.get("capacity", 0))
+
+
+def resolve_packing(requested: Any, device: str) -> bool:
+    """`data.packing`: true, false, or auto (on for GPU runs, off on CPU)."""
+    if requested == "auto":
+        return device == "gpu"
+    if isinstance(requested, bool):
+        return requested
+    raise ValueError(f"data.packing must be true, false or auto, not {requested!r}")
+
+
+def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
+    """Attention for packed rows: flex_attention on GPU unless one was named (it skips the masked blocks; the
+    flash-attn package cannot be installed here). sdpa/eager take dense per-entry masks (CPU, or when named)."""
+    if requested == "auto":
+        return "flex_attention" if device == "gpu" else resolved
+    if resolved == "flash_attention_2":
+        raise ValueError("data.packing with attn_implementation flash_attention_2 is not supported: "
+                         "use flex_attention (the default for packed GPU runs), sdpa or eager")
+    return resolved
+
+
+def build_packed_loader(dataset, collator: MLMCollator, width: int, batch_size: int, buffer_size: int,
+                        seed: int, num_workers: int = 0) -> torch.utils.data.DataLoader:
+    """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset."""
+    rows = PackedRows(dataset, width, collator.sep_id, buffer_size=buffer_size, seed=seed)
+    return torch.utils.data.DataLoader(rows, batch_size=batch_size, collate_fn=PackedMLMCollator(collator, width),
+                                       num_workers=num_workers, persistent_workers=num_workers > 0)
