@@ -1,0 +1,258 @@
+"""Inference throughput of a ModernBERT encoder under the seed's protocols, shared by the `benchmark` callback and
+`python -m docketbert.bench`.
+
+Seed GPU protocol: N entries (tokenized before timing), shuffled batches padded per batch to a multiple of 8 (as
+DataCollatorWithPadding), the encoder without head, bf16 autocast, inference mode, a sweep of batch sizes, the
+best time; an OOM is recorded and the batch size skipped. Seed CPU protocol: the first 200 entries, batch 32,
+eager attention, fp32. Batches are collated before the clock starts; the host-to-device copy, the forwards and a
+final synchronize are timed, after one warm-up batch per batch size.
+
+VARIANTS maps a name to a function; the fast paths of later issues add entries there.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+import transformers
+from transformers import ModernBertConfig, ModernBertModel
+
+GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+# The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
+LENGTH_MEDIAN, LENGTH_MEAN, LENGTH_MAX = 49.0, 67.9, 768
+
+
+# ---- entries --------------------------------------------------------------------------------------------------
+
+def synthetic_lengths(n: int, seed: int = 0) -> np.ndarray:
+    """Lognormal lengths fitted to the seed's corpus (median 49, mean 67.9 -> p99 ~320), clipped to [3, 768]."""
+    mu = math.log(LENGTH_MEDIAN)
+    sigma = math.sqrt(2 * math.log(LENGTH_MEAN / LENGTH_MEDIAN))
+    lengths = np.random.default_rng(seed).lognormal(mu, sigma, n)
+    return np.clip(np.rint(lengths), 3, LENGTH_MAX).astype(np.int64)
+
+
+def synthetic_entries(n: int, config: ModernBertConfig, seed: int = 0) -> list[np.ndarray]:
+    """`[CLS] random non-special ids [SEP]` rows of synthetic lengths (never all zeros)."""
+    rng = np.random.default_rng(seed + 1)
+    special = {config.pad_token_id, config.cls_token_id, config.sep_token_id, 0}
+    top = config.vocab_size - 128 if config.vocab_size > 1024 else config.vocab_size  # ModernBERT's tail is special
+    entries = []
+    for length in synthetic_lengths(n, seed):
+        ids = rng.integers(5, top, int(length))
+        ids = np.where(np.isin(ids, list(special)), 5, ids)
+        ids[0], ids[-1] = config.cls_token_id, config.sep_token_id
+        entries.append(ids)
+    return entries
+
+
+def mds_entries(path: str, split: str, n: int, local: Optional[str] = None, max_len: int = LENGTH_MAX
+                ) -> list[np.ndarray]:
+    """The first `n` entries of an MDS split (`input_ids`), repeated when the split is smaller, cut to `max_len`."""
+    from docketbert.data import open_split
+
+    dataset = open_split(path, split, local)
+    available = min(n, dataset.num_samples)
+    if available == 0:
+        raise ValueError(f"the MDS split {path}/{split} is empty")
+    rows = [np.asarray(dataset[i]["input_ids"], dtype=np.int64)[:max_len] for i in range(available)]
+    return [rows[i % available] for i in range(n)]
+
+
+# ---- batches and timing -----------------------------------------------------------------------------------------
+
+def collate(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad to the batch's longest row rounded up to `multiple` (DataCollatorWithPadding(pad_to_multiple_of=8))."""
+    width = -(-max(len(r) for r in rows) // multiple) * multiple
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.from_numpy(row)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def make_batches(entries: Sequence[np.ndarray], batch_size: int, pad_id: int, order: str, seed: int = 0
+                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`shuffled` (the seed's DataLoader(shuffle=True)) or `sorted` (by length, batches then shuffled)."""
+    index = list(range(len(entries)))
+    if order == "shuffled":
+        random.Random(seed).shuffle(index)
+    elif order == "sorted":
+        index.sort(key=lambda i: len(entries[i]))
+    else:
+        raise ValueError(f"unknown batch order {order!r}")
+    batches = [collate([entries[i] for i in index[s: s + batch_size]], pad_id)
+               for s in range(0, len(index), batch_size)]
+    if order == "sorted":
+        random.Random(seed).shuffle(batches)
+    return batches
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_batches(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
+                 bf16: bool, deadline: Optional[float] = None) -> Optional[float]:
+    """Seconds for one pass over `batches` (after a warm-up batch); None when `deadline` (time.perf_counter) passed."""
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    with torch.inference_mode(), autocast:
+        ids, mask = max(batches, key=lambda b: b[0].numel())  # warm-up on the largest batch (allocator, kernels)
+        model(input_ids=ids.to(device), attention_mask=mask.to(device))
+        synchronize(device)
+        start = time.perf_counter()
+        for ids, mask in batches:
+            model(input_ids=ids.to(device, non_blocking=True), attention_mask=mask.to(device, non_blocking=True))
+            if deadline is not None and time.perf_counter() > deadline:
+                synchronize(device)
+                return None
+        synchronize(device)
+        return time.perf_counter() - start
+
+
+def sweep(model: torch.nn.Module, entries: Sequence[np.ndarray], batch_sizes: Sequence[int], pad_id: int,
+          order: str, device: torch.device, bf16: bool, budget_s: Optional[float] = None) -> dict[str, Any]:
+    """Time each batch size; an OOM (torch.OutOfMemoryError) is recorded and skipped, as is a batch size started
+    after `budget_s` seconds of the sweep or cut off by it. The best time is over the sizes that finished."""
+    started = time.perf_counter()
+    deadline = started + budget_s if budget_s else None
+    results: dict[str, dict[str, Any]] = {}
+    for batch_size in batch_sizes:
+        if deadline is not None and time.perf_counter() > deadline:
+            results[str(batch_size)] = {"status": "skipped", "reason": f"sweep budget of {budget_s} s spent"}
+            continue
+        batches = make_batches(entries, batch_size, pad_id, order)
+        try:
+            seconds = time_batches(model, batches, device, bf16, deadline)
+        except torch.OutOfMemoryError as err:
+            results[str(batch_size)] = {"status": "oom", "error": str(err).split("\n")[0][:200]}
+            seconds = "oom"
+        if seconds == "oom":  # outside the except, so the traceback's tensors are already freed
+            del batches
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        if seconds is None:
+            results[str(batch_size)] = {"status": "skipped", "reason": f"cut off by the sweep budget of {budget_s} s"}
+            continue
+        padded = sum(b[0].numel() for b in batches)
+        results[str(batch_size)] = {"status": "ok", "seconds": round(seconds, 4), "padded_tokens": padded}
+    done = {int(bs): r for bs, r in results.items() if r["status"] == "ok"}
+    real = int(sum(len(e) for e in entries))
+    out: dict[str, Any] = {"order": order, "entries": len(entries), "real_tokens": real, "batch_sizes": results,
+                           "seconds": None, "best_batch_size": None, "entries_per_s": None}
+    if done:
+        best = min(done, key=lambda bs: done[bs]["seconds"])
+        seconds = done[best]["seconds"]
+        out.update(seconds=seconds, best_batch_size=best, entries_per_s=round(len(entries) / seconds, 2),
+                   padding_fraction=round(1 - real / done[best]["padded_tokens"], 4))
+    return out
+
+
+# ---- models and variants ----------------------------------------------------------------------------------------
+
+@dataclass
+class EncoderSource:
+    """What to benchmark: a ModernBERT config and either a directory to load or a state dict (None: random
+    weights, seeded). `encoder(attn)` builds a fresh encoder (no head) with the given attention implementation."""
+
+    config: ModernBertConfig
+    path: Optional[str] = None
+    state_dict: Optional[dict[str, torch.Tensor]] = None
+    name: str = ""
+
+    def encoder(self, attn: str, device: torch.device) -> torch.nn.Module:
+        if self.path is not None:
+            from transformers import AutoModel
+
+            model = AutoModel.from_pretrained(self.path, attn_implementation=attn)
+        else:
+            config = ModernBertConfig.from_dict(self.config.to_dict())
+            config._attn_implementation = attn
+            torch.manual_seed(0)
+            model = ModernBertModel(config)
+            if self.state_dict is not None:
+                model.load_state_dict(self.state_dict)
+        return model.to(device).eval()
+
+
+@dataclass
+class Settings:
+    device: torch.device
+    batch_sizes: Sequence[int]
+    budget_s: Optional[float] = None
+    # The attention the seed's GPU protocol used (flash_attention_2 where installed, else sdpa).
+    gpu_attn: str = "sdpa"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_protocol(source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
+    """The seed's protocol: shuffled batches; GPU bf16 autocast + the best attention, CPU fp32 + eager."""
+    on_gpu = s.device.type == "cuda"
+    attn = s.gpu_attn if on_gpu else "eager"
+    result = sweep(source.encoder(attn, s.device), entries, s.batch_sizes, source.config.pad_token_id, "shuffled",
+                   s.device, bf16=on_gpu, budget_s=s.budget_s)
+    return {"label": "seed protocol (shuffled, padded per batch)", "attn_implementation": attn,
+            "dtype": "bf16 autocast" if on_gpu else "fp32", **result}
+
+
+def sorted_sdpa(source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
+    """The project's current faster path: length-sorted batches (little padding), sdpa attention."""
+    on_gpu = s.device.type == "cuda"
+    result = sweep(source.encoder("sdpa", s.device), entries, s.batch_sizes, source.config.pad_token_id, "sorted",
+                   s.device, bf16=on_gpu, budget_s=s.budget_s)
+    return {"label": "length-sorted batches, sdpa", "attn_implementation": "sdpa",
+            "dtype": "bf16 autocast" if on_gpu else "fp32", **result}
+
+
+Variant = Callable[[EncoderSource, Sequence[np.ndarray], Settings], dict[str, Any]]
+VARIANTS: dict[str, Variant] = {"seed": seed_protocol, "sorted": sorted_sdpa}
+
+
+def run_variants(source: EncoderSource, entries: Sequence[np.ndarray], names: Sequence[str],
+                 settings: dict[str, Settings]) -> dict[str, dict[str, Any]]:
+    """Run the named variants (settings per variant name, or under "default"); `speedup` is over "seed"."""
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown benchmark variant(s) {unknown} (known: {', '.join(VARIANTS)})")
+    results = {}
+    for name in names:
+        results[name] = VARIANTS[name](source, entries, settings.get(name, settings["default"]))
+        if settings.get(name, settings["default"]).device.type == "cuda":
+            torch.cuda.empty_cache()
+    base = results.get("seed", {}).get("seconds")
+    for result in results.values():
+        result["speedup"] = round(base / result["seconds"], 3) if base and result.get("seconds") else None
+    return results
+
+
+# ---- the machine ---------------------------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    gpu = torch.cuda.is_available()
+    return {"gpu_name": torch.cuda.get_device_name() if gpu else None,
+            "gpu_count": torch.cuda.device_count() if gpu else 0,
+            "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "torch_threads": torch.get_num_threads(),
+            "torch": str(torch.__version__), "transformers": transformers.__version__,
+            "cuda": torch.version.cuda, "python": platform.python_version()}
