@@ -1,0 +1,257 @@
+"""Fine-tune a (docketbert or any ModernBERT) model on a labelled task through the Composer Trainer.
+
+    python -m docketbert.finetune --task entry_type --train ../shared/data/entry_type.jsonl \\
+        --init runs/base150m --output runs/ft/entry_type
+    python -m docketbert.finetune yamls/finetune/entry_type.yaml [--epochs 5 ...]   # flags override the YAML
+
+Tasks: entry_type (single-label, `label`), multilabel (`labels` list; a single `label` is a one-element list;
+BCE loss), citations (`spans`, token classification with BIO tags). `--init` is an HF name, a directory, or an
+earlier docketbert run name (runs/<name>/hf); `--from-scratch` builds the same shape with random weights.
+Without --eval the train file is split by `case` (seeded) and the split is recorded. Output: an HF export with
+its head, id2label/label2id and the tokenizer; `docketbert_finetune.json` (settings, split); `metrics.json`
+(held-out metrics and baselines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from docketbert.bio import ID2TAG, IGNORE
+from docketbert.bio import encode_spans
+from docketbert.model import resolve_model_source
+from docketbert.tasks import Example, label_vocab, load_task, split_by_case, task_kind
+
+log = logging.getLogger("docketbert.finetune")
+
+
+@dataclass
+class FinetuneConfig:
+    task: str = "???"
+    train: str = "???"
+    init: str = "???"  # HF name, directory, or docketbert run name
+    output: str = "???"
+    eval: Optional[str] = None  # null: split `train` by case
+    eval_fraction: float = 0.2
+    epochs: int = 3
+    lr: float = 5.0e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of training
+    batch_size: int = 32
+    max_length: int = 512
+    seed: int = 0
+    tokenizer: Optional[str] = None  # null: the init's tokenizer
+    from_scratch: bool = False  # same shape as `init`, random weights (the control for domain pretraining)
+    init_kind: Optional[str] = None  # label for the downstream table; null: derived (random / run / pretrained)
+    run_root: str = "runs"
+    device: str = "auto"  # auto | gpu | cpu
+    precision: str = "auto"  # auto: amp_bf16 on GPU, fp32 on CPU
+    attn_implementation: str = "sdpa"
+    baselines: bool = True
+
+
+def load_config(yaml_path: Optional[str], overrides: dict[str, Any]) -> FinetuneConfig:
+    """The typed schema merged with a YAML and explicit flags; unknown keys and wrong types are errors."""
+    cfg = OmegaConf.structured(FinetuneConfig)
+    try:
+        if yaml_path:
+            cfg = OmegaConf.merge(cfg, OmegaConf.load(yaml_path))
+        cfg = OmegaConf.merge(cfg, {k: v for k, v in overrides.items() if v is not None})
+        missing = sorted(OmegaConf.missing_keys(cfg))
+        if missing:
+            raise ValueError(f"finetune config needs {', '.join(missing)} (flags --{' --'.join(missing)})")
+        out = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as e:
+        raise ValueError(f"bad finetune config: {e}".splitlines()[0]) from None
+    task_kind(out.task)
+    return out
+
+
+# ---- model and data -------------------------------------------------------------------------------------------
+
+def label_names(kind: str, train: list[Example]) -> list[str]:
+    return [ID2TAG[i] for i in sorted(ID2TAG)] if kind == "spans" else label_vocab(train)
+
+
+def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, attn: str):
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    cls = AutoModelForTokenClassification if kind == "spans" else AutoModelForSequenceClassification
+    kwargs = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+              "label2id": {name: i for i, name in enumerate(labels)}}
+    if kind != "spans":
+        kwargs["problem_type"] = "multi_label_classification" if kind == "multi" else "single_label_classification"
+    if from_scratch:
+        config = AutoConfig.from_pretrained(source, **kwargs)
+        return cls.from_config(config, attn_implementation=attn)
+    return cls.from_pretrained(source, attn_implementation=attn, **kwargs)
+
+
+def encode(examples: list[Example], tokenizer, kind: str, label2id: dict[str, int], max_length: int) -> list[dict]:
+    """Token ids and labels per example (class id, multi-hot vector, or BIO tag per token)."""
+    enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length,
+                    return_offsets_mapping=kind == "spans")
+    items = []
+    for i, ex in enumerate(examples):
+        item = {"input_ids": enc["input_ids"][i]}
+        if kind == "single":
+            item["labels"] = label2id[ex.labels[0]]
+        elif kind == "multi":
+            item["labels"] = [float(name in ex.labels) for name in label2id]
+        else:
+            item["labels"] = encode_spans(enc["offset_mapping"][i], ex.spans)
+        items.append(item)
+    return items
+
+
+class Collator:
+    """Pads a batch to its longest row (a multiple of 8); token labels pad with IGNORE."""
+
+    def __init__(self, pad_id: int, kind: str):
+        self.pad_id, self.kind = pad_id, kind
+
+    def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
+        width = -(-max(len(it["input_ids"]) for it in items) // 8) * 8
+        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        for row, it in enumerate(items):
+            ids[row, :len(it["input_ids"])] = torch.tensor(it["input_ids"])
+            mask[row, :len(it["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "labels" in items[0]:
+            if self.kind == "spans":
+                labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+                for row, it in enumerate(items):
+                    labels[row, :len(it["labels"])] = torch.tensor(it["labels"])
+            elif self.kind == "multi":
+                labels = torch.tensor([it["labels"] for it in items], dtype=torch.float)
+            else:
+                labels = torch.tensor([it["labels"] for it in items], dtype=torch.long)
+            batch["labels"] = labels
+        return batch
+
+
+# ---- training -------------------------------------------------------------------------------------------------
+
+def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneConfig):
+    """cfg.epochs over `items` with AdamW and linear warmup/decay, through composer.Trainer; returns the model."""
+    from composer import Trainer
+    from composer.models import HuggingFaceModel
+    from composer.optim import LinearWithWarmupScheduler
+
+    device = cfg.device if cfg.device != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
+    precision = cfg.precision if cfg.precision != "auto" else ("amp_bf16" if device == "gpu" else "fp32")
+    loader = torch.utils.data.DataLoader(items, batch_size=cfg.batch_size, shuffle=True, drop_last=False,
+                                         collate_fn=Collator(tokenizer.pad_token_id, kind),
+                                         generator=torch.Generator().manual_seed(cfg.seed))
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, fused=device == "gpu")
+    trainer = Trainer(
+        model=HuggingFaceModel(model, tokenizer, use_logits=True), train_dataloader=loader,
+        max_duration=f"{cfg.epochs}ep", optimizers=optimizer,
+        schedulers=LinearWithWarmupScheduler(t_warmup=f"{cfg.warmup}dur", alpha_f=0.0),
+        step_schedulers_every_batch=True, device=device, precision=precision, seed=cfg.seed,
+        progress_bar=False, log_to_console=False, loggers=[],
+    )
+    trainer.fit()
+    trainer.close()
+    return model.eval()
+
+
+def describe_init(cfg: FinetuneConfig, source: str) -> str:
+    if cfg.init_kind:
+        return cfg.init_kind
+    if cfg.from_scratch:
+        return "random init"
+    return "docketbert run" if source != cfg.init else "pretrained"
+
+
+def run(cfg: FinetuneConfig) -> dict:
+    """Fine-tune, export, score the held-out part; returns the metrics dict that is also written to metrics.json."""
+    from transformers import AutoTokenizer
+
+    from docketbert.evaluate import evaluate_examples
+
+    kind = task_kind(cfg.task)
+    examples = load_task(cfg.train, cfg.task)
+    if cfg.eval:
+        train, held, split = examples, load_task(cfg.eval, cfg.task), {"eval_file": cfg.eval}
+    else:
+        train, held, split = split_by_case(examples, cfg.seed, cfg.eval_fraction)
+    source = resolve_model_source(cfg.init, cfg.run_root)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or source)
+    # Split mode: every label of the file (a rare class may sit only in held-out cases); --eval: train's only.
+    labels = label_names(kind, train if cfg.eval else train + held)
+    model = build_model(kind, source, labels, cfg.from_scratch, cfg.attn_implementation)
+    items = encode(train, tokenizer, kind, model.config.label2id, cfg.max_length)
+    log.info("fine-tuning %s on %d rows (%d held out), %d labels, init %s", cfg.task, len(train), len(held),
+             len(labels), source)
+    model = train_model(model, tokenizer, items, kind, cfg)
+
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    metrics = evaluate_examples(model, tokenizer, cfg.task, held, train if cfg.baselines else None,
+                                max_length=cfg.max_length, baselines=cfg.baselines)
+    info = {"config": asdict(cfg), "init_source": source, "init_kind": describe_init(cfg, source),
+            "num_params": sum(p.numel() for p in model.parameters()), "split": split,
+            "n_train": len(train), "n_eval": len(held)}
+    (out / "docketbert_finetune.json").write_text(json.dumps(info, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def parse_args(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
+    p = argparse.ArgumentParser(prog="python -m docketbert.finetune", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("yaml", nargs="?", help="a yamls/finetune/*.yaml (flags given override it)")
+    p.add_argument("--task", choices=["entry_type", "multilabel", "citations"])
+    p.add_argument("--train", help="task JSONL (text + label | labels | spans, and case)")
+    p.add_argument("--init", help="HF name, directory, or docketbert run name")
+    p.add_argument("--output", help="output directory (HF export + metrics.json)")
+    p.add_argument("--eval", help="held-out JSONL (default: split --train by case)")
+    p.add_argument("--eval-fraction", type=float, help="held-out share of rows when splitting (default 0.2)")
+    p.add_argument("--epochs", type=int, help="default 3")
+    p.add_argument("--lr", type=float, help="default 5e-5")
+    p.add_argument("--batch-size", type=int, help="default 32")
+    p.add_argument("--max-length", type=int, help="tokens, default 512")
+    p.add_argument("--seed", type=int, help="training and split seed, default 0")
+    p.add_argument("--tokenizer", help="default: the init's tokenizer")
+    p.add_argument("--from-scratch", action="store_true", default=None, help="random weights, init's shape")
+    p.add_argument("--init-kind", help="label for the downstream table (e.g. domain, general, random init)")
+    p.add_argument("--run-root", help="where run names are looked up (default runs)")
+    p.add_argument("--device", choices=["auto", "gpu", "cpu"])
+    p.add_argument("--no-baselines", dest="baselines", action="store_false", default=None)
+    args = vars(p.parse_args(argv))
+    return args.pop("yaml"), args
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    yaml_path, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        cfg = load_config(yaml_path, overrides)
+        metrics = run(cfg)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in metrics.items() if k != "per_class"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Tiny fine-tunes through the real Composer Trainer on held-out cases of the real labelled data, evaluate's
+JSON line, and clear errors for bad rows."""
+
+import json
+import random
+
+import pytest
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, ModernBertConfig, ModernBertForMaskedLM
+
+from docketbert import evaluate, finetune
+from docketbert.downstream_table import downstream_table
+
+FILES = {"entry_type": "entry_type.jsonl", "multilabel": "entry_category_flp.jsonl",
+         "citations": "entry_citations.jsonl"}
+
+
+@pytest.fixture(scope="module")
+def tiny_init(tmp_path_factory, tokenizer_dir):
+    """A tiny random ModernBERT MLM export with the test tokenizer: a directory init like a run's hf/."""
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    cfg = ModernBertConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=128, global_attn_every_n_layers=2, max_position_embeddings=512,
+                           pad_token_id=tok.pad_token_id, cls_token_id=tok.cls_token_id,
+                           sep_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id,
+                           eos_token_id=tok.sep_token_id)
+    out = tmp_path_factory.mktemp("tiny_init")
+    ModernBertForMaskedLM(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def subset(shared_data, task, tmp_path, n_rows, seed=0):
+    """Whole cases of the real file, shuffled with a seed, until n_rows rows."""
+    rows = [json.loads(line) for line in open(shared_data / FILES[task])]
+    cases = sorted({r["case"] for r in rows})
+    random.Random(seed).shuffle(cases)
+    picked, n = set(), 0
+    for case in cases:
+        if n >= n_rows:
+            break
+        picked.add(case)
+        n += sum(r["case"] == case for r in rows)
+    path = tmp_path / f"{task}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows if r["case"] in picked))
+    return path
+
+
+@pytest.mark.parametrize("task,n_rows,epochs", [pytest.param("entry_type", 300, 3, marks=pytest.mark.slow),
+                                                pytest.param("multilabel", 300, 3, marks=pytest.mark.slow),
+                                                ("citations", 300, 3)])
+def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, capsys, task, n_rows, epochs):
+    data = subset(shared_data, task, tmp_path, n_rows)
+    out = tmp_path / "ft"
+    rc = finetune.main(["--task", task, "--train", str(data), "--init", str(tiny_init), "--output", str(out),
+                        "--epochs", str(epochs), "--lr", "3e-3", "--batch-size", "16", "--max-length", "128"])
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    info = json.loads((out / "docketbert_finetune.json").read_text())
+    assert info["split"]["eval_cases"] and info["n_eval"] == metrics["n"] > 0
+    if task == "citations":
+        assert metrics["f1"] > metrics["baselines"]["no_spans"]["f1"] == 0.0, metrics
+        assert "regex" in metrics["baselines"]
+    else:
+        assert metrics["macro_f1"] > metrics["baselines"]["majority"]["macro_f1"], metrics
+        assert "tfidf_logreg" in metrics["baselines"]
+        exported = AutoModelForSequenceClassification.from_pretrained(out)
+        assert set(exported.config.label2id) >= {label for c in metrics["per_class"] for label in [c]
+                                                  if metrics["per_class"][c]["support"]}
+    capsys.readouterr()
+    # evaluate scores the same held-out split; its last line is the JSON object with the keys.
+    assert evaluate.main([str(out), "--task", task, "--data", str(data), "--heldout", "--no-baselines"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    keys = {"precision", "recall", "f1", "n"} if task == "citations" else {"accuracy", "macro_f1", "per_class", "n"}
+    assert keys <= set(last) and last["n"] == metrics["n"]
+    main_key = "f1" if task == "citations" else "macro_f1"
+    assert last[main_key] == pytest.approx(metrics[main_key])
+    table = downstream_table([out])
+    assert f"{metrics[main_key]:.3f}" in table and task in table
+
+
+def test_bad_rows_give_clear_errors(tiny_init, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "ORDER granting 5", "spans": [], "case": "a"}) + "\n" +
+                   json.dumps({"text": "RE: 8", "spans": [{"start": 4, "end": 9}], "case": "b"}) + "\n")
+    assert finetune.main(["--task", "citations", "--train", str(bad), "--init", str(tiny_init),
+                          "--output", str(tmp_path / "x")]) == 2
+    assert "bad.jsonl:2: span 0 [4, 9) is outside the text (length 5)" in capsys.readouterr().err
+    bad.write_text(json.dumps({"text": "RE: 8", "spans": [{"start": 3, "end": 5, "text": "8"}]}) + "\n")
+    assert finetune.main(["--task", "citations", "--train", str(bad), "--init", str(tiny_init),
+                          "--output", str(tmp_path / "x")]) == 2
+    assert "span 0 text '8' != text[3:5] ' 8'" in capsys.readouterr().err
+
+    # An unknown label at evaluation: a model trained on {motion, order} cannot be scored on 'letter'.
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text": t, "label": l, "case": c}) + "\n" for t, l, c in
+                             [("MOTION to dismiss", "motion", "a"), ("ORDER granting 5", "order", "b"),
+                              ("MOTION for time", "motion", "c"), ("ORDER denying", "order", "d")]))
+    evalf = tmp_path / "eval.jsonl"
+    evalf.write_text(json.dumps({"text": "Letter to the court", "label": "letter"}) + "\n")
+    out = tmp_path / "ft"
+    assert finetune.main(["--task", "entry_type", "--train", str(train), "--eval", str(train), "--init",
+                          str(tiny_init), "--output", str(out), "--epochs", "1", "--no-baselines"]) == 0
+    capsys.readouterr()
+    assert evaluate.main([str(out), "--task", "entry_type", "--data", str(evalf)]) == 2
+    assert "label 'letter' is not one of the model's 2 labels (motion, order)" in capsys.readouterr().err
+
+
+def test_yaml_schema_rejects_unknown_keys(tmp_path):
+    yaml = tmp_path / "ft.yaml"
+    yaml.write_text("task: entry_type\ntrain: x.jsonl\ninit: y\noutput: z\nepochz: 3\n")
+    with pytest.raises(ValueError, match="epochz"):
+        finetune.load_config(str(yaml), {})
+    yaml.write_text("task: entry_type\ntrain: x.jsonl\ninit: y\noutput: z\nepochs: 3\n")
+    cfg = finetune.load_config(str(yaml), {"epochs": 5, "lr": None})
+    assert cfg.epochs == 5 and cfg.lr == 5e-5
+    with pytest.raises(ValueError, match="needs output"):
+        finetune.load_config(None, {"task": "entry_type", "train": "a", "init": "b"})
