@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from docketbert.downstream_table import downstream_table
+
 COLUMNS = ["model", "100k_gpu_seconds", "200_cpu_seconds", "num_params_million", "eval_loss",
            "train_tokens_per_s", "device", "status"]
 EVAL_LOSS_TAG = "metrics/eval/LanguageCrossEntropy"
@@ -224,7 +226,8 @@ def plot_speed(runs: list[Run], path: Path) -> None:
 PLOTS = {"loss": "eval_loss_vs_tokens.png", "speed": "speed_vs_quality.png"}
 
 
-def write_report(runs_dir: Path, out: Path, template: Optional[Path] = None) -> dict[str, Path]:
+def write_report(runs_dir: Path, out: Path, template: Optional[Path] = None,
+                 finetune_dir: Optional[Path] = None) -> dict[str, Path]:
     runs = collect(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(runs)
@@ -234,9 +237,15 @@ def write_report(runs_dir: Path, out: Path, template: Optional[Path] = None) -> 
     plot_losses(runs, out / PLOTS["loss"])
     plot_speed(runs, out / PLOTS["speed"])
     written.update({k: out / v for k, v in PLOTS.items()})
+    downstream = ""
+    if finetune_dir is not None:  # docketbert.finetune outputs: which init gives what downstream score
+        downstream = downstream_table(sorted(p.parent for p in finetune_dir.glob("*/docketbert_finetune.json")))
+        written["downstream"] = out / "downstream.md"
+        written["downstream"].write_text(downstream)
     if template is not None:
         plots = "\n\n".join(f"![{k}]({v})" for k, v in PLOTS.items())
-        text = template.read_text().replace("{results_table}", table).replace("{plots}", plots)
+        text = (template.read_text().replace("{results_table}", table).replace("{plots}", plots)
+                .replace("{downstream_table}", downstream))
         written["readme"] = out / "README.md"
         written["readme"].write_text(text)
     return written
@@ -249,12 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="where to write the table and plots (default: RUNS/report)")
     p.add_argument("--template", type=Path, help="a Markdown template with {results_table} (and {plots}); "
                                                  "rendered to OUT/README.md")
+    p.add_argument("--finetune", type=Path, help="a folder of docketbert.finetune outputs: adds the downstream "
+                                                 "table (OUT/downstream.md, {downstream_table} in the template)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     if not args.runs.is_dir():
         p.error(f"{args.runs} is not a directory")
     if args.template is not None and not args.template.is_file():
         p.error(f"template {args.template} does not exist")
-    written = write_report(args.runs, args.out or args.runs / "report", args.template)
+    if args.finetune is not None and not args.finetune.is_dir():
+        p.error(f"{args.finetune} is not a directory")
+    written = write_report(args.runs, args.out or args.runs / "report", args.template, args.finetune)
     print(written["markdown"].read_text())
     for kind, path in written.items():
         print(f"{kind}: {path}")

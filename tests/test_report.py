@@ -145,3 +145,27 @@ def test_report_on_an_empty_folder(tmp_path):
     written = write_report(tmp_path, tmp_path / "report")
     assert written["csv"].read_text().strip() == ",".join(COLUMNS)
     assert (tmp_path / "report" / "speed_vs_quality.png").read_bytes()[:8] == PNG
+
+
+def test_downstream_table_in_the_report(tmp_path):
+    """Fine-tune outputs (metrics.json + docketbert_finetune.json) become the downstream table of the report."""
+    import json
+
+    from docketbert.report import write_report
+
+    ft = tmp_path / "ft"
+    for name, kind, f1 in [("domain", "domain-pretrained", 0.81), ("random", "random-init", 0.52)]:
+        (ft / name).mkdir(parents=True)
+        (ft / name / "metrics.json").write_text(json.dumps(
+            {"task": "entry_type", "macro_f1": f1, "accuracy": f1 + 0.1, "n": 292,
+             "baselines": {"tfidf_logreg": {"macro_f1": 0.69, "accuracy": 0.8}}}))
+        (ft / name / "docketbert_finetune.json").write_text(json.dumps({"config": {"init": name}, "init_kind": kind}))
+    (tmp_path / "runs").mkdir()
+    template = tmp_path / "template.md"
+    template.write_text("# R\n{results_table}\n## Downstream\n{downstream_table}\n")
+    written = write_report(tmp_path / "runs", tmp_path / "out", template, ft)
+    table = written["downstream"].read_text()
+    assert "| entry_type | domain | domain-pretrained | macro_f1 0.810 |" in table
+    assert "| entry_type | random | random-init | macro_f1 0.520 |" in table
+    assert "tfidf_logreg 0.690" in table
+    assert "domain-pretrained" in written["readme"].read_text()
