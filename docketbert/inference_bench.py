@@ -217,6 +217,9 @@ def sorted_sdpa(source: EncoderSource, entries: Sequence[np.ndarray], s: Setting
 
 Variant = Callable[[EncoderSource, Sequence[np.ndarray], Settings], dict[str, Any]]
 VARIANTS: dict[str, Variant] = {"seed": seed_protocol, "sorted": sorted_sdpa}
+from docketbert.fast_bench import FAST_VARIANTS  # noqa: E402 - the fast path (issue 6)
+
+VARIANTS.update(FAST_VARIANTS)
 
 
 def run_variants(source: EncoderSource, entries: Sequence[np.ndarray], names: Sequence[str],

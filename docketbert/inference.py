@@ -1,0 +1,355 @@
+"""Inference on exported models: embeddings for any export, predictions for fine-tuned heads.
+
+    enc = Encoder.from_pretrained("runs/x/hf", device="cpu", mode="exact", pooling="cls")
+    vectors = enc.embed(["MOTION to dismiss ...", ...])        # (N, hidden) float32, input order
+    labels = enc.predict(["ORDER granting ...", ...])         # needs a *ForSequence/TokenClassification export
+
+The fast path: one batched call of the fast (Rust, multi-threaded) tokenizer, entries sorted by length and cut into
+token-budget batches (rows x longest row <= budget), results put back in input order.
+- layout "padded" (the CPU default): sorted batches padded to their longest entry, HF attention (sdpa); the padding
+  left after sorting is small.
+- layout "packed" (the GPU default): several entries per row, each attending only to itself
+  (`packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block), no padding computed.
+Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
+only; lossy). Lossy modes are opt-in; their effect is measured in BENCHMARKS.md and bounded in tests.
+Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
+`max_length - 1` tokens plus the final [SEP], and are counted (`counts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+MODES = ("exact", "bf16", "int8")
+POOLINGS = ("cls", "mean")
+LAYOUTS = ("padded", "packed")
+DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
+PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
+
+
+@dataclass
+class Tokenized:
+    ids: list[list[int]]
+    offsets: list[list[tuple[int, int]]] | None
+    empty: int
+    truncated: int
+
+
+@dataclass
+class Counts:
+    entries: int = 0
+    empty: int = 0
+    truncated: int = 0
+    tokens: int = 0
+
+    def add(self, other: "Counts") -> None:
+        for k in ("entries", "empty", "truncated", "tokens"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for but no GPU is available")
+    return device
+
+
+def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
+    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only)."""
+    if mode == "exact":
+        return model.float()
+    if mode == "bf16":
+        return model.to(torch.bfloat16)
+    if mode == "int8":
+        if device.type != "cpu":
+            raise ValueError("mode int8 (dynamic quantization) runs on the CPU only; use bf16 on a GPU")
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao's deprecation notice (torchao is not a dependency)
+            return torch.ao.quantization.quantize_dynamic(model.float(), {torch.nn.Linear}, dtype=torch.qint8)
+    raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+
+
+def token_budget_batches(lengths: Sequence[int], budget: int, max_rows: int = 4096) -> list[list[int]]:
+    """Indices sorted by length (longest first) cut into batches of rows x longest <= budget (one entry at least)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches, current = [], []
+    for i in order:
+        width = lengths[current[0]] if current else lengths[i]
+        if current and ((len(current) + 1) * width > budget or len(current) >= max_rows):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
+    """First-fit decreasing: rows of entry indices whose lengths sum to at most `width`."""
+    rows: list[list[int]] = []
+    free: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        n = lengths[i]
+        for r, space in enumerate(free):
+            if n <= space:
+                rows[r].append(i)
+                free[r] -= n
+                break
+        else:
+            rows.append([i])
+            free.append(width - n)
+    return rows
+
+
+class Encoder:
+    """A loaded export with its tokenizer; see the module docstring."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, mode: str = "exact",
+                 pooling: str = "cls", max_length: int | None = None, token_budget: int | None = None,
+                 layout: str | None = None, compile: bool = False):
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
+        layout = layout or ("packed" if device.type == "cuda" else "padded")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
+        self.model, self.tokenizer, self.device = model, tokenizer, device
+        self.mode, self.pooling, self.layout = mode, pooling, layout
+        config = model.config
+        limit = getattr(config, "max_position_embeddings", 8192)
+        self.max_length = min(max_length or limit, limit)
+        self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
+        self.counts = Counts()
+        self.compiled = compile
+        self._encoder = getattr(model, model.base_model_prefix, model)
+        if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
+            self._encoder = torch.compile(self._encoder, dynamic=False)
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | Path, device: str | torch.device | None = "auto", mode: str = "exact",
+                        pooling: str = "cls", max_length: int | None = None, token_budget: int | None = None,
+                        layout: str | None = None, attn_implementation: str | None = None,
+                        tokenizer: str | Path | None = None, compile: bool = False) -> "Encoder":
+        """Load `model_dir` (an HF export: config.json, weights, tokenizer files or `tokenizer=`). A fine-tuned
+        head (architectures *ForSequenceClassification / *ForTokenClassification) is loaded with its head, so
+        `predict` works; any other export loads as the bare encoder."""
+        from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, \
+            AutoModelForTokenClassification, AutoTokenizer
+
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").exists():
+            raise FileNotFoundError(f"{model_dir} has no config.json: not an exported model directory")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+        device = resolve_device(device)
+        if layout is None:
+            layout = "packed" if device.type == "cuda" else "padded"
+        if attn_implementation is None:
+            attn_implementation = "flex_attention" if (layout == "packed" and device.type == "cuda") else "sdpa"
+        config = AutoConfig.from_pretrained(model_dir)
+        archs = " ".join(config.architectures or [])
+        loader = AutoModel
+        if "ForSequenceClassification" in archs:
+            loader = AutoModelForSequenceClassification
+        elif "ForTokenClassification" in archs:
+            loader = AutoModelForTokenClassification
+        model = loader.from_pretrained(model_dir, attn_implementation=attn_implementation)
+        model = apply_mode(model.eval(), mode, device).to(device)
+        tok = AutoTokenizer.from_pretrained(tokenizer or model_dir)
+        if not tok.is_fast:
+            raise ValueError(f"{tokenizer or model_dir}: a fast tokenizer (tokenizer.json) is needed")
+        return cls(model, tok, device, mode, pooling, max_length, token_budget, layout, compile)
+
+    # ---- tokenization ------------------------------------------------------------------------------------------
+
+    def tokenize(self, texts: Sequence[str | None], offsets: bool = False) -> Tokenized:
+        """One batched fast-tokenizer call (parallel in Rust); truncation keeps the final special token."""
+        clean = ["" if t is None else str(t) for t in texts]
+        enc = self.tokenizer(clean, add_special_tokens=True, truncation=True, max_length=self.max_length + 1,
+                             return_offsets_mapping=offsets, return_attention_mask=False,
+                             return_token_type_ids=False)
+        ids, offs = enc["input_ids"], enc["offset_mapping"] if offsets else None
+        truncated = 0
+        for i, row in enumerate(ids):
+            if len(row) > self.max_length:
+                truncated += 1
+                ids[i] = row[: self.max_length - 1] + row[-1:]
+                if offs is not None:
+                    offs[i] = offs[i][: self.max_length - 1] + offs[i][-1:]
+        empty = sum(1 for t in clean if not t.strip())
+        return Tokenized(ids, offs, empty, truncated)
+
+    # ---- forward -----------------------------------------------------------------------------------------------
+
+    @property
+    def encoder(self) -> torch.nn.Module:
+        """The bare encoder (ModernBertModel) of the loaded model, head or not (compiled when asked)."""
+        return self._encoder
+
+    def _padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.model.config.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _pool(self, hidden: torch.Tensor, owner: torch.Tensor, first: torch.Tensor, n: int) -> torch.Tensor:
+        """hidden (B, L, H); owner (B, L): the batch-local entry of each token (-1: none); first: (n,) flat index of
+        each entry's first token. Returns (n, H) float32."""
+        flat = hidden.reshape(-1, hidden.shape[-1]).float()
+        if self.pooling == "cls":
+            return flat[first]
+        owner = owner.reshape(-1)
+        keep = owner >= 0
+        sums = torch.zeros((n, flat.shape[1]), dtype=flat.dtype, device=flat.device).index_add_(0, owner[keep], flat[keep])
+        counts = torch.bincount(owner[keep], minlength=n).clamp(min=1)
+        return sums / counts[:, None]
+
+    def _embed_batch(self, rows: list[list[int]]) -> torch.Tensor:
+        """(len(rows), H) pooled embeddings for one batch of token-id rows."""
+        n = len(rows)
+        if self.layout == "padded":
+            ids, mask = self._padded(rows)
+            hidden = self.encoder(input_ids=ids, attention_mask=mask)[0]
+            owner = torch.where(mask.bool(), torch.arange(n, device=self.device)[:, None], -1)
+            first = torch.arange(n, device=self.device) * ids.shape[1]
+            return self._pool(hidden, owner, first, n)
+        from docketbert.packed_attention import encode_packed
+
+        width = max(PACKED_WIDTH, max(len(r) for r in rows))
+        packing = pack_rows([len(r) for r in rows], width)
+        if self.compiled:
+            packing += [[] for _ in range(-len(packing) % 8)]
+        ids = torch.full((len(packing), width), self.model.config.pad_token_id or 0, dtype=torch.long)
+        owner = torch.full((len(packing), width), -1, dtype=torch.long)
+        first = torch.zeros(n, dtype=torch.long)
+        for r, members in enumerate(packing):
+            start = 0
+            for i in members:
+                ids[r, start: start + len(rows[i])] = torch.tensor(rows[i])
+                owner[r, start: start + len(rows[i])] = i
+                first[i] = r * width + start
+                start += len(rows[i])
+        owner = owner.to(self.device)  # entry ids are distinct, so they serve as segment ids (-1: padding)
+        hidden = encode_packed(self.encoder, ids.to(self.device), owner)
+        return self._pool(hidden, owner, first.to(self.device), n)
+
+    def _batches(self, ids: list[list[int]]) -> list[list[int]]:
+        budget = self.token_budget
+        if self.layout == "packed":  # a batch is budget // width packed rows; count tokens, not rows x width
+            return _by_tokens([len(r) for r in ids], budget)
+        return token_budget_batches([len(r) for r in ids], budget)
+
+    def embed(self, texts: Sequence[str | None]) -> np.ndarray:
+        """(len(texts), hidden) float32 embeddings in input order (pooling "cls" or "mean" over all tokens of the
+        entry, [CLS]/[SEP] included, as ModernBERT's classifier_pooling="mean")."""
+        tok = self.tokenize(texts)
+        out = self.embed_ids(tok.ids)
+        self.counts.add(Counts(len(texts), tok.empty, tok.truncated, sum(map(len, tok.ids))))
+        return out
+
+    def embed_ids(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """`embed` for rows already tokenized ([CLS] ... [SEP], at most max_length tokens each)."""
+        ids = [list(r) for r in ids]
+        out = np.zeros((len(ids), self.model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in self._batches(ids):
+                out[batch] = self._embed_batch([ids[i] for i in batch]).cpu().numpy()
+        return out
+
+    # ---- fine-tuned heads ----------------------------------------------------------------------------------------
+
+    def predict(self, texts: Sequence[str | None]) -> list[dict[str, Any]]:
+        """Sequence classification: {"label", "score", "probabilities": {label: p}} (multi-label exports with
+        problem_type multi_label_classification: "labels" over 0.5 and sigmoid scores). Token classification:
+        {"spans": [{"label", "start", "end", "text", "score"}]} with character offsets into the input text
+        (BIO tags merged into one span per entity). Input order kept; padded sorted batches, full HF forward."""
+        config = self.model.config
+        archs = " ".join(config.architectures or [])
+        token_level = "ForTokenClassification" in type(self.model).__name__
+        if not token_level and "ForSequenceClassification" not in type(self.model).__name__:
+            raise ValueError(f"predict needs a fine-tuned head (architectures: {archs or 'none'}); use embed")
+        id2label = {int(k): v for k, v in config.id2label.items()}
+        clean = ["" if t is None else str(t) for t in texts]
+        tok = self.tokenize(clean, offsets=token_level)
+        results: list[dict[str, Any]] = [{} for _ in clean]
+        with torch.inference_mode():
+            for batch in token_budget_batches([len(r) for r in tok.ids], self.token_budget):
+                ids, mask = self._padded([tok.ids[i] for i in batch])
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+                for r, i in enumerate(batch):
+                    if token_level:
+                        n = len(tok.ids[i])
+                        probs = logits[r, :n].softmax(-1)
+                        results[i] = {"spans": token_spans(probs, tok.offsets[i], clean[i], id2label)}
+                    elif config.problem_type == "multi_label_classification":
+                        p = logits[r].sigmoid()
+                        results[i] = {"labels": [id2label[j] for j in range(len(p)) if p[j] > 0.5],
+                                      "probabilities": {id2label[j]: round(float(p[j]), 6) for j in range(len(p))}}
+                    else:
+                        p = logits[r].softmax(-1)
+                        best = int(p.argmax())
+                        results[i] = {"label": id2label[best], "score": round(float(p[best]), 6),
+                                      "probabilities": {id2label[j]: round(float(p[j]), 6) for j in range(len(p))}}
+        self.counts.add(Counts(len(clean), tok.empty, tok.truncated, sum(map(len, tok.ids))))
+        return results
+
+
+def _by_tokens(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Consecutive length-sorted entries holding at most `budget` real tokens (one entry at least)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches, current, total = [], [], 0
+    for i in order:
+        if current and total + lengths[i] > budget:
+            batches.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += lengths[i]
+    if current:
+        batches.append(current)
+    return batches
+
+
+def token_spans(probs: torch.Tensor, offsets: Sequence[tuple[int, int]], text: str,
+                id2label: dict[int, str]) -> list[dict[str, Any]]:
+    """Character spans from per-token label probabilities (n_tokens, n_labels). Special tokens (offsets (0, 0))
+    and label "O" are outside every span; "B-X" starts an X span, "I-X" (or a plain "X") continues one; spans are
+    trimmed of whitespace (empty ones dropped)."""
+    spans: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    scores = probs.max(-1)
+    for t, (start, end) in enumerate(offsets):
+        label = id2label[int(scores.indices[t])]
+        if start == end or label == "O":
+            current = None
+            continue
+        prefix, _, name = label.partition("-") if label[:2] in ("B-", "I-") else ("", "", label)
+        if current is not None and current["label"] == name and prefix != "B":
+            current["end"] = end
+            current["_scores"].append(float(scores.values[t]))
+            continue
+        current = {"label": name, "start": start, "end": end, "_scores": [float(scores.values[t])]}
+        spans.append(current)
+    out = []
+    for s in spans:  # byte-level BPE tokens carry their leading space: trim whitespace at both ends
+        while s["start"] < s["end"] and text[s["start"]].isspace():
+            s["start"] += 1
+        while s["end"] > s["start"] and text[s["end"] - 1].isspace():
+            s["end"] -= 1
+        if s["end"] > s["start"]:
+            s["text"] = text[s["start"]: s["end"]]
+            s["score"] = round(sum(s["_scores"]) / len(s["_scores"]), 6)
+            del s["_scores"]
+            out.append(s)
+    return out

@@ -1,0 +1,206 @@
+"""The inference API and CLI give transformers' per-entry outputs, in input order, for empty and over-long entries.
+
+Tolerances (fp32 CPU): exact mode within 1e-4 absolute of AutoModel run on each entry alone; bf16 weights and
+int8 dynamic quantization are lossy: cosine to the exact embedding >= 0.98 per entry (tiny random model).
+"""
+
+import csv
+import gzip
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import (AutoModel, AutoTokenizer, ModernBertConfig, ModernBertForSequenceClassification,
+                          ModernBertForTokenClassification, ModernBertModel)
+
+from docketbert.inference import Encoder, pack_rows, token_budget_batches, token_spans
+from docketbert.infer import main as infer_main
+
+MAX_LEN = 48
+LONG = "ORDER granting motion to extend time; the deadline for the answer is continued. " * 20
+
+
+def tiny_config(tok, **extra):
+    # Window 2 * 4 + 1 tokens, so entries cross it; layers 0 and 3 global, 1 and 2 local.
+    return ModernBertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                            intermediate_size=48, global_attn_every_n_layers=3, local_attention=8,
+                            max_position_embeddings=MAX_LEN, pad_token_id=tok.pad_token_id,
+                            cls_token_id=tok.cls_token_id, sep_token_id=tok.sep_token_id,
+                            bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id, **extra)
+
+
+@pytest.fixture(scope="module")
+def texts(shared_data):
+    out = []
+    with gzip.open(shared_data / "docket_entries.jsonl.gz", "rt") as f:
+        for line in f:
+            out.append(json.loads(line)["text"])
+            if len(out) == 40:
+                break
+    return out[:20] + ["", LONG, "   "] + out[20:]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tokenizer_dir):
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny_encoder")
+    ModernBertModel(tiny_config(tok)).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def reference(model_dir, texts, pooling="cls"):
+    """AutoModel on each entry alone (truncated to MAX_LEN keeping the final [SEP])."""
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+    out = []
+    with torch.no_grad():
+        for text in texts:
+            ids = tok(text)["input_ids"]
+            if len(ids) > MAX_LEN:
+                ids = ids[: MAX_LEN - 1] + ids[-1:]
+            hidden = model(input_ids=torch.tensor([ids]))[0][0]
+            out.append(hidden[0] if pooling == "cls" else hidden.mean(0))
+    return torch.stack(out).numpy()
+
+
+@pytest.mark.parametrize("layout", ["padded", "packed"])
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_embed_equals_transformers_per_entry(model_dir, texts, layout, pooling):
+    enc = Encoder.from_pretrained(model_dir, device="cpu", pooling=pooling, layout=layout, token_budget=200)
+    got = enc.embed(texts)
+    want = reference(model_dir, texts, pooling)
+    assert got.shape == (len(texts), 32) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    too_long = sum(len(ids) > MAX_LEN for ids in tok(texts)["input_ids"])
+    assert 1 <= too_long < len(texts)
+    assert (enc.counts.entries, enc.counts.empty, enc.counts.truncated) == (len(texts), 2, too_long)
+    # input order kept: reversed input, reversed output
+    np.testing.assert_allclose(enc.embed(texts[::-1]), got[::-1], atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["bf16", "int8"])
+def test_lossy_modes_within_tolerance(model_dir, texts, mode):
+    exact = Encoder.from_pretrained(model_dir, device="cpu").embed(texts)
+    got = Encoder.from_pretrained(model_dir, device="cpu", mode=mode).embed(texts)
+    cos = (got * exact).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(exact, axis=1))
+    assert cos.min() >= 0.98, (mode, cos.min())
+    assert not np.allclose(got, exact, atol=1e-6)  # really a different computation
+
+
+def test_batching_helpers():
+    lengths = [5, 40, 3, 17, 40, 1]
+    batches = token_budget_batches(lengths, budget=80)
+    assert sorted(i for b in batches for i in b) == list(range(6))
+    assert all(len(b) * max(lengths[i] for i in b) <= 80 or len(b) == 1 for b in batches)
+    rows = pack_rows(lengths, width=45)
+    assert sorted(i for r in rows for i in r) == list(range(6)) and all(sum(lengths[i] for i in r) <= 45 for r in rows)
+
+
+def test_predict_sequence_classification(tmp_path, tokenizer_dir, texts):
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(1)
+    labels = {0: "motion", 1: "order", 2: "notice"}
+    model = ModernBertForSequenceClassification(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}))
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    model.eval()
+    preds = Encoder.from_pretrained(tmp_path, device="cpu").predict(texts)
+    assert len(preds) == len(texts)
+    with torch.no_grad():
+        for text, pred in zip(texts, preds):
+            ids = tok(text)["input_ids"]
+            ids = ids[: MAX_LEN - 1] + ids[-1:] if len(ids) > MAX_LEN else ids
+            p = model(input_ids=torch.tensor([ids])).logits[0].softmax(-1)
+            assert pred["label"] == labels[int(p.argmax())]
+            assert abs(pred["score"] - float(p.max())) < 1e-4
+            assert abs(sum(pred["probabilities"].values()) - 1) < 1e-4
+    with pytest.raises(ValueError, match="fine-tuned head"):
+        Encoder(ModernBertModel(tiny_config(tok)), tok, torch.device("cpu")).predict(["x"])
+
+
+def test_predict_token_spans(tmp_path, tokenizer_dir, texts):
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(2)
+    labels = {0: "O", 1: "B-PARTY", 2: "I-PARTY"}
+    model = ModernBertForTokenClassification(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}))
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    preds = Encoder.from_pretrained(tmp_path, device="cpu").predict(texts)
+    assert len(preds) == len(texts) and preds[20]["spans"] == []  # the empty entry
+    n_spans = 0
+    for text, pred in zip(texts, preds):
+        for span in pred["spans"]:
+            assert span["label"] == "PARTY" and 0 <= span["start"] < span["end"] <= len(text)
+            assert span["text"] == text[span["start"]: span["end"]]
+            n_spans += 1
+    assert n_spans > 0
+    # span merging: B starts, I continues, O and special tokens end
+    probs = torch.eye(3)[[0, 1, 2, 2, 0, 2, 1]]
+    offsets = [(0, 0), (0, 3), (3, 5), (6, 8), (9, 10), (11, 12), (13, 14)]
+    spans = token_spans(probs, offsets, "abcdefghijklmn", labels)
+    assert [(s["start"], s["end"]) for s in spans] == [(0, 8), (11, 12), (13, 14)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "txt"])
+def test_cli_outputs_in_order(tmp_path, model_dir, texts, fmt):
+    lines = [t.replace("\n", " ") for t in texts]
+    path = tmp_path / f"in.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"body": t}) + "\n" for t in lines))
+    elif fmt == "csv":
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "description"])
+            w.writerows([[i, t] for i, t in enumerate(lines)])
+    else:
+        path.write_text("\n".join(lines) + "\n")
+    want = Encoder.from_pretrained(model_dir, device="cpu").embed(lines)
+    extra = ["--text-key", "body"] if fmt == "jsonl" else []
+    assert infer_main([str(model_dir), "--input", str(path), "--output", str(tmp_path / "o.npy"), "--device", "cpu",
+                       "--chunk-size", "7", "--no-progress", *extra]) == 0
+    got = np.load(tmp_path / "o.npy")
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert infer_main([str(model_dir), "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--device", "cpu",
+                       "--no-progress", *extra]) == 0
+    recs = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in recs] == list(range(len(lines)))
+    np.testing.assert_allclose(np.array([r["embedding"] for r in recs]), want, atol=1e-5)
+
+
+def test_cli_errors(tmp_path, model_dir):
+    (tmp_path / "in.txt").write_text("a\n")
+    with pytest.raises(SystemExit):
+        infer_main([str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.csv")])
+    with pytest.raises(SystemExit):
+        infer_main([str(model_dir), "--input", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "o.npy")])
+    with pytest.raises(SystemExit, match="no fine-tuned head"):
+        infer_main([str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.jsonl"),
+                    "--task", "predict", "--device", "cpu", "--no-progress"])
+
+
+def test_fast_bench_variants_run(model_dir):
+    from docketbert.fast_bench import FAST_VARIANTS
+    from docketbert.inference_bench import EncoderSource, Settings, synthetic_entries
+
+    config = ModernBertConfig.from_pretrained(model_dir)
+    source = EncoderSource(config=config, path=str(model_dir), name="tiny")
+    entries = [e[:MAX_LEN] for e in synthetic_entries(30, config)]
+    settings = Settings(torch.device("cpu"), [8])
+    for name in ("fast_exact", "fast_bf16", "fast_int8", "packed_sdpa", "packed_flex_compiled"):
+        r = FAST_VARIANTS[name](source, entries, settings)
+        if name == "packed_flex_compiled":
+            assert r["status"] == "skipped"
+        else:
+            assert r["seconds"] > 0 and r["entries"] == 30, r
+
+
+@pytest.mark.slow
+def test_packed_flex_attention_cpu(model_dir, texts):
+    """The GPU layout (packed rows, FlexAttention BlockMasks) at tiny size on the CPU (compiles: about a minute)."""
+    enc = Encoder.from_pretrained(model_dir, device="cpu", layout="packed", attn_implementation="flex_attention",
+                                  token_budget=512)
+    np.testing.assert_allclose(enc.embed(texts), reference(model_dir, texts), atol=1e-4)
