@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -37,21 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docketbert.data import IGNORE_INDEX, MLMCollator, mask_tokens  # noqa: E402
 from docketbert.model import MaskedLMModel  # noqa: E402
 from docketbert.packing import PackedMLMCollator, best_fit_decreasing  # noqa: E402
+from docketbert.inference_bench import synthetic_lengths  # noqa: E402
+from docketbert.shapes import SEED_SHAPES  # noqa: E402
 
-SHAPES = {  # ModernBertConfig overrides; base = transformers' defaults (ModernBERT-base)
-    "base-150M": {},
-    "large-395M": dict(hidden_size=1024, num_hidden_layers=28, num_attention_heads=16, intermediate_size=2624),
-    # layers 0,3,...,27 of large: all of them global layers
-    "sliced-large-10l-175M": dict(hidden_size=1024, num_hidden_layers=10, num_attention_heads=16,
-                                  intermediate_size=2624, global_attn_every_n_layers=1),
-    "scratch-7M": dict(hidden_size=128, num_hidden_layers=6, num_attention_heads=4, intermediate_size=128,
-                       global_attn_every_n_layers=2),
-}
+# The seed's shapes (docketbert/shapes.py) that the throughput study covers.
+SHAPES = {name: SEED_SHAPES[name] for name in ("base-150M", "large-395M", "sliced-large-10l-175M", "scratch-7M")}
 TINY = {"tiny-1M": dict(vocab_size=2048, hidden_size=64, num_hidden_layers=4, num_attention_heads=4,
                         intermediate_size=128, global_attn_every_n_layers=2)}
 SPECIAL = dict(pad_token_id=0, cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2)
 MASK_ID = 3
-LOGNORMAL = dict(median=49.0, mean=67.9, max=768)  # sigma from mean/median: mean = median * exp(sigma^2 / 2)
 
 
 def entry_lengths(count: int, rng: np.random.Generator, data: str | None, max_len: int) -> np.ndarray:
@@ -60,10 +53,9 @@ def entry_lengths(count: int, rng: np.random.Generator, data: str | None, max_le
         split = open_split(data, "train")
         picks = rng.choice(split.size, size=min(count, split.size), replace=False)
         lengths = np.array([len(split[int(i)]["input_ids"]) for i in picks])
-    else:
-        sigma = math.sqrt(2 * math.log(LOGNORMAL["mean"] / LOGNORMAL["median"]))
-        lengths = np.round(rng.lognormal(math.log(LOGNORMAL["median"]), sigma, size=count)).astype(int)
-    return np.clip(lengths, 3, min(max_len, LOGNORMAL["max"]))
+    else:  # the lognormal fitted to the seed's corpus, as the inference benchmark uses
+        lengths = synthetic_lengths(count, seed=int(rng.integers(2**31)))
+    return np.clip(lengths, 3, max_len)
 
 
 def random_entry(n: int, vocab: int, rng: np.random.Generator) -> np.ndarray:
