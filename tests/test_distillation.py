@@ -148,3 +148,11 @@ def test_vocabulary_mismatch_is_an_error(mds_dir, tokenizer_dir, tmp_path):
     with pytest.raises(ConfigError, match="different tokenizer"):
         build_trainer(load_config([YAMLS / "distill_base_27m.yaml"], scratch_args(mds_dir, tokenizer_dir, tmp_path,
                                                                                    renamed)))
+
+
+def test_packing_is_refused(mds_dir, tokenizer_dir, tmp_path):
+    """The teacher runs on padded batches: a packed distillation run is a config error, not silently wrong."""
+    teacher = save_tiny_model(tmp_path / "teacher", tokenizer_dir, 2)
+    args = scratch_args(mds_dir, tokenizer_dir, tmp_path, teacher) + ["data.packing=true"]
+    with pytest.raises(ConfigError, match="does not support data.packing"):
+        build_trainer(load_config([YAMLS / "distill_base_27m.yaml"], args))

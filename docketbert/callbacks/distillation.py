@@ -28,6 +28,7 @@ from transformers import AutoTokenizer, ModernBertForMaskedLM, PreTrainedTokeniz
 from docketbert.config import ConfigError
 from docketbert.data import IGNORE_INDEX
 from docketbert.model import resolve_attn_implementation, resolve_model_source
+from docketbert.packing import resolve_packing
 from docketbert.registry import register_callback
 
 log = logging.getLogger(__name__)
@@ -129,10 +130,13 @@ class Distillation(Callback):
 def build_distillation(teacher: str, temperature: float = 2.0, alpha_ce: float = 0.5, alpha_kl: float = 0.5,
                        positions: str = "masked", tokenizer: Optional[PreTrainedTokenizerBase] = None,
                        cfg: Any = None) -> Distillation:
+    on_gpu = torch.cuda.is_available() and (cfg is None or cfg.device in ("auto", "gpu"))
+    if cfg is not None and resolve_packing(cfg.data.packing, "gpu" if on_gpu else "cpu"):
+        raise ConfigError("callbacks.distillation does not support data.packing yet: the teacher runs on padded "
+                          "batches (set data.packing=false)")
     run_root = cfg.run_root if cfg is not None else "runs"
     source = resolve_model_source(teacher, run_root)
     check_same_tokenizer(source, tokenizer)
-    on_gpu = torch.cuda.is_available() and (cfg is None or cfg.device in ("auto", "gpu"))
     attn = resolve_attn_implementation(cfg.model.attn_implementation if cfg is not None else "auto", on_gpu)
     model = ModernBertForMaskedLM.from_pretrained(source, attn_implementation=attn)
     if tokenizer is not None and len(tokenizer) > model.config.vocab_size:
