@@ -29,6 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from docketbert.bio import ID2TAG, IGNORE
 from docketbert.bio import encode_spans
+from docketbert.composer_setup import adamw, resolve_device, resolve_precision
 from docketbert.model import resolve_model_source
 from docketbert.tasks import Example, label_vocab, load_task, split_by_case, task_kind
 
@@ -149,15 +150,12 @@ def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneCon
     from composer.models import HuggingFaceModel
     from composer.optim import LinearWithWarmupScheduler
 
-    device = cfg.device if cfg.device != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
-    precision = cfg.precision if cfg.precision != "auto" else ("amp_bf16" if device == "gpu" else "fp32")
+    device = resolve_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     loader = torch.utils.data.DataLoader(items, batch_size=cfg.batch_size, shuffle=True, drop_last=False,
                                          collate_fn=Collator(tokenizer.pad_token_id, kind),
                                          generator=torch.Generator().manual_seed(cfg.seed))
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, fused=device == "gpu")
+    optimizer = adamw(model, cfg.lr, cfg.weight_decay, device)
     trainer = Trainer(
         model=HuggingFaceModel(model, tokenizer, use_logits=True), train_dataloader=loader,
         max_duration=f"{cfg.epochs}ep", optimizers=optimizer,

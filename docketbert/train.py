@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 from streaming.base.util import clean_stale_shared_memory
 
 from docketbert.callbacks.hf_export import HFExport
+from docketbert.composer_setup import adamw, resolve_device, resolve_precision
 from docketbert.config import ConfigError, TrainConfig, load_config, to_yaml
 from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, open_split
 from docketbert.loggers import build_loggers
@@ -38,36 +39,10 @@ from docketbert.tokenizer import load_tokenizer
 log = logging.getLogger("docketbert.train")
 
 
-def resolve_device(requested: str) -> str:
-    if requested == "auto":
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    if requested not in ("gpu", "cpu"):
-        raise ConfigError(f"device {requested!r} is not one of auto, gpu, cpu")
-    return requested
-
-
-def resolve_precision(requested: str, device: str) -> str:
-    if requested == "auto":
-        return "amp_bf16" if device == "gpu" else "fp32"
-    return requested
-
-
 def set_cpu_threads(device: str) -> None:
     """Without OMP_NUM_THREADS, share the cores among the local ranks (oversubscription is ~20x slower)."""
     if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_local_world_size()))
-
-
-def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: str) -> torch.optim.Optimizer:
-    """AdamW as the HF Trainer sets it up: no weight decay on biases and norm weights."""
-    decay, no_decay = [], []
-    for param in model.parameters():
-        if param.requires_grad:
-            (decay if param.ndim >= 2 else no_decay).append(param)
-    groups = [{"params": decay, "weight_decay": cfg.optimizer.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.optimizer.lr, betas=tuple(cfg.optimizer.betas), eps=cfg.optimizer.eps,
-                             fused=device == "gpu")
 
 
 def build_trainer(cfg: TrainConfig) -> Trainer:
@@ -132,7 +107,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         callbacks.append(PackingMonitor())
     callbacks += build_all("callbacks", CALLBACKS, cfg.callbacks, **context)
     algorithms = build_all("algorithms", ALGORITHMS, cfg.algorithms, **context)
-    optimizer = build_optimizer(model, cfg, device)
+    optimizer = adamw(model, cfg.optimizer.lr, cfg.optimizer.weight_decay, device, cfg.optimizer.betas,
+                      cfg.optimizer.eps)
     scheduler = LinearWithWarmupScheduler(t_warmup=cfg.scheduler.warmup, alpha_f=cfg.scheduler.alpha_f)
 
     run_info = {
