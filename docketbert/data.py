@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -52,6 +53,27 @@ def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: fl
     return masked, labels
 
 
+def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:
+    """Cut an entry to `max_seq_len` tokens, keeping the [SEP] it ended with."""
+    if len(ids) <= max_seq_len:
+        return ids
+    ids = ids[:max_seq_len].copy()
+    ids[-1] = sep_id
+    return ids
+
+
+def pad_rows(rows: Sequence[Sequence[int] | np.ndarray], pad_id: int,
+             multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask): rows right-padded to the longest, its length rounded up to `multiple`."""
+    width = -(-max(len(r) for r in rows) // multiple) * multiple
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        attention_mask[i, : len(row)] = 1
+    return input_ids, attention_mask
+
+
 @dataclass
 class MLMCollator:
     """Pads a list of MDS samples to the batch's longest entry (rounded up to a multiple) and masks them."""
@@ -73,14 +95,9 @@ class MLMCollator:
                    special_ids=tuple(tokenizer.all_special_ids), vocab_size=len(tokenizer), **kwargs)
 
     def __call__(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        rows = [self._truncate(np.asarray(s["input_ids"], dtype=np.int64)) for s in samples]
-        longest = max(len(r) for r in rows)
-        width = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = torch.from_numpy(row)
-            attention_mask[i, : len(row)] = 1
+        rows = [truncate_entry(np.asarray(s["input_ids"], dtype=np.int64), self.max_seq_len, self.sep_id)
+                for s in samples]
+        input_ids, attention_mask = pad_rows(rows, self.pad_id, self.pad_to_multiple_of)
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(self.special_ids))
         generator = None
         if self.deterministic:
@@ -88,13 +105,6 @@ class MLMCollator:
         masked, labels = mask_tokens(input_ids, maskable, self.mlm_probability, self.mask_id, self.vocab_size,
                                      generator)
         return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
-
-    def _truncate(self, row: np.ndarray) -> np.ndarray:
-        if len(row) <= self.max_seq_len:
-            return row
-        row = row[: self.max_seq_len].copy()
-        row[-1] = self.sep_id  # keep the [SEP] the entry ended with
-        return row
 
 
 def count_real_tokens(batch: dict[str, torch.Tensor]) -> int:

@@ -30,6 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from docketbert.bio import ID2TAG, IGNORE
 from docketbert.bio import encode_spans
 from docketbert.composer_setup import adamw, resolve_device, resolve_precision
+from docketbert.data import pad_rows
 from docketbert.model import resolve_model_source
 from docketbert.tasks import Example, label_vocab, load_task, split_by_case, task_kind
 
@@ -122,12 +123,8 @@ class Collator:
         self.pad_id, self.kind = pad_id, kind
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
-        width = -(-max(len(it["input_ids"]) for it in items) // 8) * 8
-        ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        for row, it in enumerate(items):
-            ids[row, :len(it["input_ids"])] = torch.tensor(it["input_ids"])
-            mask[row, :len(it["input_ids"])] = 1
+        ids, mask = pad_rows([it["input_ids"] for it in items], self.pad_id, 8)
+        width = ids.shape[1]
         batch = {"input_ids": ids, "attention_mask": mask}
         if "labels" in items[0]:
             if self.kind == "spans":

@@ -196,12 +196,9 @@ class Encoder:
         return self._encoder
 
     def _padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.model.config.pad_token_id or 0, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, row in enumerate(rows):
-            ids[r, : len(row)] = torch.tensor(row)
-            mask[r, : len(row)] = 1
+        from docketbert.data import pad_rows
+
+        ids, mask = pad_rows(rows, self.model.config.pad_token_id or 0)
         return ids.to(self.device), mask.to(self.device)
 
     def _pool(self, hidden: torch.Tensor, owner: torch.Tensor, first: torch.Tensor, n: int) -> torch.Tensor:

@@ -25,6 +25,8 @@ import torch
 import transformers
 from transformers import ModernBertConfig, ModernBertModel
 
+from docketbert.data import pad_rows
+
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 # The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
 LENGTH_MEDIAN, LENGTH_MEAN, LENGTH_MAX = 49.0, 67.9, 768
@@ -71,13 +73,7 @@ def mds_entries(path: str, split: str, n: int, local: Optional[str] = None, max_
 
 def collate(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad to the batch's longest row rounded up to `multiple` (DataCollatorWithPadding(pad_to_multiple_of=8))."""
-    width = -(-max(len(r) for r in rows) // multiple) * multiple
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.from_numpy(row)
-        mask[i, : len(row)] = 1
-    return ids, mask
+    return pad_rows(rows, pad_id, multiple)
 
 
 def make_batches(entries: Sequence[np.ndarray], batch_size: int, pad_id: int, order: str, seed: int = 0

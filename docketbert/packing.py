@@ -32,7 +32,7 @@ from composer.core import Callback, State
 from composer.loggers import Logger
 from torch.utils.data import IterableDataset
 
-from docketbert.data import MLMCollator, mask_tokens
+from docketbert.data import MLMCollator, mask_tokens, truncate_entry
 from docketbert.packed_attention import PAD_SEGMENT
 
 # Assumed packing efficiency when estimating the number of rows of an epoch (measured: ~99% on docket entries).
@@ -58,14 +58,6 @@ def best_fit_decreasing(lengths: Sequence[int], width: int) -> list[list[int]]:
     return rows
 
 
-def truncate(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:
-    """As MLMCollator does: cut to `max_seq_len`, keeping the final [SEP]."""
-    if len(ids) <= max_seq_len:
-        return ids
-    ids = ids[:max_seq_len].copy()
-    ids[-1] = sep_id
-    return ids
-
 
 class PackedRows(IterableDataset):
     """Rows of whole entries (each a list of int64 arrays) from a StreamingDataset, best-fit packed."""
@@ -83,7 +75,7 @@ class PackedRows(IterableDataset):
         rng = random.Random(self.seed)
         buffer: list[np.ndarray] = []
         for sample in self.dataset:
-            buffer.append(truncate(np.asarray(sample["input_ids"], dtype=np.int64), self.width, self.sep_id))
+            buffer.append(truncate_entry(np.asarray(sample["input_ids"], dtype=np.int64), self.width, self.sep_id))
             if len(buffer) >= self.buffer_size:
                 rows, buffer = self._pack(buffer, keep_partial=True)
                 rng.shuffle(rows)
