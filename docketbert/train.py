@@ -132,6 +132,9 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         device_train_microbatch_size=microbatch, seed=cfg.seed,
         save_folder=str(run_dir / "checkpoints"), save_interval=cfg.save_interval,
         save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep, autoresume=cfg.autoresume,
+        # A run killed between writing a checkpoint and pointing latest-rank0.pt at it resumes from the previous
+        # one and must be able to write that checkpoint again; with autoresume nothing newer can be overwritten.
+        save_overwrite=cfg.autoresume,
         loggers=build_loggers(cfg, run_dir), callbacks=callbacks, algorithms=algorithms,
         progress_bar=cfg.loggers.progress_bar, log_to_console=not cfg.loggers.progress_bar,
         console_log_interval=cfg.loggers.console_log_interval,

@@ -126,3 +126,24 @@ def test_shards_streamed_from_a_remote(mds_dir, tokenizer_dir, tmp_path):
     trainer.close()
     assert json.loads((tmp_path / "runs" / "tiny" / "metrics.json").read_text())["batches"] == 3
     assert list((cache / "train").rglob("*.mds*")) and (cache / "eval" / "index.json").exists()
+
+
+def test_resume_rewrites_a_checkpoint_orphaned_by_a_kill(mds_dir, tokenizer_dir, tmp_path):
+    """Killed after writing ep0-ba4 but before latest-rank0.pt pointed at it: the re-run resumes from ba2 and
+    writes ba4 again instead of refusing to overwrite it."""
+    args = overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="4ba", save_interval="2ba", eval_interval="4ba",
+                     **{"data.eval_subset_num_batches": 1})
+    trainer = build_trainer(load_config([TINY], args))
+    trainer.fit()
+    trainer.close()
+    checkpoints = tmp_path / "tiny" / "checkpoints"
+    latest = checkpoints / "latest-rank0.pt"
+    latest.unlink()
+    latest.symlink_to("ep0-ba2-rank0.pt")
+    (tmp_path / "tiny" / "metrics.json").unlink()
+    trainer = build_trainer(load_config([TINY], args))
+    assert int(trainer.state.timestamp.batch) == 2
+    trainer.fit()
+    trainer.close()
+    assert json.loads((tmp_path / "tiny" / "metrics.json").read_text())["batches"] == 4
+    assert latest.resolve().name == "ep0-ba4-rank0.pt"
