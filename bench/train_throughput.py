@@ -8,6 +8,8 @@ Variants (each: warm-up steps, then timed steps with the device synchronised; re
 - packed: this project: entries best-fit packed into rows of --width (docketbert.packing), attention confined to
           each entry (flex_attention BlockMasks on GPU, dense per-entry masks with sdpa on CPU), torch.compile of
           the encoder (GPU), MLM head on masked positions only (docketbert.model.MaskedLMModel), fused AdamW, bf16.
+- packed_sdpa: the same packed rows with dense per-entry masks through sdpa and no compilation (the fallback when
+          flex_attention or torch.compile is unavailable).
 Batches are built and moved to the device before timing (in training, packing runs in dataloader workers).
 MFU = 6 x non-embedding parameters x real tokens / time / peak (peak: --peak-tflops, H100/H200 bf16 dense spec 989;
 performance.md measured ~790 on the H200 matrix rate). Entry lengths: a lognormal fitted to the seed's corpus (mean
@@ -105,7 +107,7 @@ def packed_batches(lengths, steps, rows, width, vocab, rng):
 def run_variant(name, config, batches, device, bf16, compile_encoder, warmup):
     torch.manual_seed(0)
     hf = ModernBertForMaskedLM(config).to(device).train()
-    wrapped = MaskedLMModel(hf) if name == "packed" else None
+    wrapped = MaskedLMModel(hf) if name.startswith("packed") else None
     if compile_encoder:
         hf.model.compile()
     optim = torch.optim.AdamW(hf.parameters(), lr=1e-4, fused=(device.type == "cuda" and name != "seed"))
@@ -150,7 +152,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--tiny", action="store_true", help="one ~1M-parameter shape (a CPU check)")
     parser.add_argument("--shapes", default=None, help=f"comma list of {', '.join(SHAPES)} (default: all)")
-    parser.add_argument("--variants", default="seed,dense,packed")
+    parser.add_argument("--variants", default="seed,dense,packed", help="comma list of seed, dense, packed, packed_sdpa")
     parser.add_argument("--width", type=int, default=None, help="row width for dense/packed (GPU 512, CPU 256)")
     parser.add_argument("--rows", type=int, default=None, help="rows per step for dense/packed (GPU 64, CPU 4)")
     parser.add_argument("--seed-entries", type=int, default=16, help="entries per step of the seed recipe")
@@ -180,8 +182,8 @@ def main(argv=None) -> int:
             parser.error(f"unknown shapes {sorted(unknown)}; choose from {sorted(shapes)}")
         shapes = {k: shapes[k] for k in args.shapes.split(",")}
     variants = args.variants.split(",")
-    if set(variants) - {"seed", "dense", "packed"}:
-        parser.error("--variants are seed, dense, packed")
+    if set(variants) - {"seed", "dense", "packed", "packed_sdpa"}:
+        parser.error("--variants are seed, dense, packed, packed_sdpa")
     attn = args.attn or ("flex_attention" if cuda else "sdpa")
     compile_packed = cuda and not args.no_compile
 
@@ -227,9 +229,12 @@ def main(argv=None) -> int:
             res["packed_vs_seed"] = res["packed"]["tokens_per_s"] / res["seed"]["tokens_per_s"]
         if "dense" in res and "packed" in res and "error" not in res["dense"] and "error" not in res["packed"]:
             res["packed_vs_dense"] = res["packed"]["tokens_per_s"] / res["dense"]["tokens_per_s"]
-        print(f"{shape:>24} ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in res.items() if k.startswith("packed_")))
+        if "seed" in res and "error" not in res["seed"] and "error" not in res.get("packed_sdpa", {"error": 1}):
+            res["packed_sdpa_vs_seed"] = res["packed_sdpa"]["tokens_per_s"] / res["seed"]["tokens_per_s"]
+        print(f"{shape:>24} ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in res.items() if "_vs_" in k))
+        if args.json:  # after every shape, so a run cut short keeps what it measured
+            Path(args.json).write_text(json.dumps(report, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every GPU measurement of the throughput, inference and downstream issues in ONE call on a lent H100/H200, each
+# stage time-boxed against a global deadline, most important first, results written as they come:
+#   1 train_base.json    bench/train_throughput.py, base-150M: seed recipe, HF dense, packed sdpa, packed flex+compile
+#   2 infer_base.json    docketbert.fast_bench --device cuda, base-150M, 100k entries end to end (seed protocol timed
+#                        on the first 25k entries and scaled; bf16 fast path, eager and compiled)
+#   3 downstream.json    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
+#   4 train_others.json  the same training comparison for scratch-7M, sliced-large-10l-175M, large-395M
+#   5 infer_others.json  the same inference comparison for scratch-7M and sliced-large-10l-175M
+#   session.log          everything printed, with each stage's box, exit status and seconds
+# Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
+# Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first.
+#   Usage, from the repo root: bench/gpu_session.sh OUT_DIR [DEADLINE_S (default 500)]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:?usage: bench/gpu_session.sh OUT_DIR [DEADLINE_S]}; DEADLINE=${2:-500}
+G=${GPU_INPUTS:-.gpu}
+PY=${PY:-python3}
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
+mkdir -p "$OUT"
+LOG=$OUT/session.log
+START=$SECONDS
+if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+      >> "$LOG" 2>&1 || echo "wheel install failed" | tee -a "$LOG"
+  export PYTHONPATH=/tmp/site:$PWD
+else
+  export PYTHONPATH=$PWD
+fi
+
+stage() {  # stage NAME MAX_SECONDS COMMAND...: run with a box of min(MAX_SECONDS, seconds left before the deadline)
+  local name=$1 max=$2; shift 2
+  local left=$(( DEADLINE - (SECONDS - START) ))
+  local box=$(( left < max ? left : max ))
+  if (( box < 30 )); then echo "== $name: skipped (${left}s left)" | tee -a "$LOG"; return; fi
+  echo "== $name: box ${box}s, at $(( SECONDS - START ))s" | tee -a "$LOG"
+  local t0=$SECONDS
+  timeout -k 5 "$box" "$@" >> "$LOG" 2>&1
+  echo "== $name: exit $? after $(( SECONDS - t0 ))s" | tee -a "$LOG"
+}
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,temperature.gpu --format=csv
+  $PY -c "import torch, transformers, composer, streaming; print('torch', torch.__version__, 'transformers',
+transformers.__version__, 'composer', composer.__version__, 'streaming', streaming.__version__, torch.cuda.get_device_name())"
+  nproc; ls ~/.cache/huggingface 2>/dev/null; } >> "$LOG" 2>&1
+
+INPUT=$G/data/docket_entries.jsonl.gz
+stage train_base 170 $PY bench/train_throughput.py --shapes base-150M --variants seed,dense,packed_sdpa,packed \
+    --json "$OUT/train_base.json"
+stage infer_base 140 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
+    --input "$INPUT" --seed-entries 25000 --json "$OUT/infer_base.json"
+stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" "$OUT" \
+    "$G/tok" "$G/mds"
+stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
+    --variants seed,dense,packed --json "$OUT/train_others.json"
+stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M sliced-large-10l-175M \
+    --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --json "$OUT/infer_others.json"
+echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"
+grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== " "$LOG" | tail -n 60
