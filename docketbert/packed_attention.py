@@ -90,3 +90,35 @@ def encode_packed(encoder, input_ids: torch.Tensor, segments: torch.Tensor) -> t
     """Run a ModernBertModel on packed rows; returns the last hidden state (B, L, H)."""
     masks = packed_masks(segments, encoder.config, dtype=encoder.embeddings.tok_embeddings.weight.dtype)
     return encoder(input_ids=input_ids, attention_mask=masks, position_ids=position_ids_for_segments(segments))[0]
+
+
+def padded_segments(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Segment ids of a right-padded batch: a packed batch of one entry per row (0), padding -1."""
+    return attention_mask.long() - 1
+
+
+def _padding_safe_masks(module, args, kwargs):
+    """Forward pre-hook of a ModernBertModel: a 2-D padding mask becomes this module's per-entry masks, in which a
+    padding query attends to itself. With HF's own masks, a padding query whose sliding window holds only padding
+    has an empty mask row; GPU sdpa kernels return NaN there, and the NaN reaches real tokens through the next
+    layer's values (bench/sdpa_padding_check.py). Real tokens get the same masks and positions as before."""
+    mask = kwargs.get("attention_mask")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or module.config._attn_implementation == "flash_attention_2":
+        return None
+    segments = padded_segments(mask)
+    kwargs["attention_mask"] = packed_masks(segments, module.config, dtype=module.embeddings.tok_embeddings.weight.dtype)
+    if kwargs.get("position_ids") is None:
+        kwargs["position_ids"] = position_ids_for_segments(segments)
+    return args, kwargs
+
+
+def install_padding_safe_masks(model: torch.nn.Module) -> torch.nn.Module:
+    """Give every ModernBertModel inside `model` (an encoder, or an HF model with a head) the padding-safe masks of
+    `_padding_safe_masks`; idempotent, and nothing is saved with the weights. Returns `model`."""
+    from transformers.models.modernbert.modeling_modernbert import ModernBertModel
+
+    for module in model.modules():
+        if isinstance(module, ModernBertModel) and not getattr(module, "_docketbert_safe_masks", False):
+            module.register_forward_pre_hook(_padding_safe_masks, with_kwargs=True)
+            module._docketbert_safe_masks = True
+    return model
