@@ -2,9 +2,10 @@
 (a padding query attends to itself: docketbert.packed_attention.install_padding_safe_masks) avoid it?
 
 A padding position of a short entry in a long batch can have only padding inside its sliding window, so its row of
-the attention mask is empty. Kernels differ on an empty row (0 or NaN); a NaN there reaches the real tokens through
-the next layer's values. Prints one JSON object: for each kernel, whether the hidden states / the MLM loss of one
-padded batch are finite, forward and after one training step.
+the attention mask is empty. Kernels differ on an empty row. Measured on an H200 (torch 2.11, BENCHMARKS.md): the
+forward stays finite with every kernel, but under bf16 autocast the default choice (cuDNN attention) gives NaN
+gradients; math and mem-efficient kernels do not, and neither does any kernel with this project's masks. Prints one
+JSON object: for each kernel, whether the loss, the hidden states and the gradients of one padded batch are finite.
 
     python bench/sdpa_padding_check.py [--device cuda] [--json out.json]
 """

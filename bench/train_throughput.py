@@ -141,8 +141,8 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup):
         loss = step(batch)
     sync()
     seconds = time.perf_counter() - start
-    # The seed recipe's padded batches give NaN through HF's sdpa on a GPU (a padding query whose sliding window holds
-    # only padding has no key to attend to; bench/sdpa_padding_check.py): its time is still the recipe's time.
+    # The seed recipe's padded batches give NaN gradients through HF's sdpa on a GPU (cuDNN attention in bf16, where a
+    # padding query's sliding window holds only padding; bench/sdpa_padding_check.py): its time is still the recipe's.
     if name != "seed":
         assert torch.isfinite(loss), f"{name}: loss {loss}"
     return {"steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,

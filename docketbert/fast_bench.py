@@ -9,6 +9,7 @@ stopping the benchmark (the GPU variants are written without a GPU at hand).
     FAST_VARIANTS: fast_exact   padded sorted batches, sdpa, fp32 (cpu) / packed rows, FlexAttention, fp32 (cuda)
                    fast_bf16    the same with bf16 weights (lossy)
                    fast_int8    dynamic int8 Linear layers, cpu only (lossy)
+                   fast_onnx_int8  ONNX Runtime, dynamic int8, cpu only (lossy; export untimed)
                    packed_sdpa  packed rows with dense sdpa masks, fp32 (cpu) / bf16 (cuda)
                    packed_flex_compiled  packed rows, FlexAttention, bf16, torch.compile (cuda)
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from typing import Any, Callable, Sequence
 
@@ -92,6 +94,18 @@ def fast_int8(source, entries, s):
 
 
 @_guarded
+def fast_onnx_int8(source, entries, s):
+    """fast path, ONNX Runtime with dynamic int8 (cpu only, lossy; the export is not timed)"""
+    if s.device.type != "cpu":
+        return {"label": "fast path, onnx int8", "status": "skipped", "reason": "cpu only", "seconds": None}
+    with tempfile.TemporaryDirectory(prefix="docketbert-bench-onnx-") as cache:
+        model = apply_mode(source.encoder("sdpa", torch.device("cpu")), "onnx_int8", s.device)
+        enc = Encoder(model, None, s.device, mode="onnx_int8", pooling="cls", token_budget=s.extra.get("token_budget"),
+                      layout="padded", onnx_cache=cache)
+        return _time(enc, entries, fast_onnx_int8.__doc__, attn_implementation="onnx")
+
+
+@_guarded
 def packed_sdpa(source, entries, s):
     """packed rows, dense sdpa masks (fp32 on cpu, bf16 on cuda)"""
     mode = "bf16" if s.device.type == "cuda" else "exact"
@@ -108,7 +122,7 @@ def packed_flex_compiled(source, entries, s):
                  packed_flex_compiled.__doc__, attn_implementation="flex_attention")
 
 
-FAST_VARIANTS = {"fast_exact": fast_exact, "fast_bf16": fast_bf16, "fast_int8": fast_int8,
+FAST_VARIANTS = {"fast_exact": fast_exact, "fast_bf16": fast_bf16, "fast_int8": fast_int8, "fast_onnx_int8": fast_onnx_int8,
                  "packed_sdpa": packed_sdpa, "packed_flex_compiled": packed_flex_compiled}
 
 
@@ -175,6 +189,7 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
     del seed_model
     probe = texts[:64]
     reference = {}
+    onnx_dir = tempfile.TemporaryDirectory(prefix="docketbert-bench-onnx-")  # the shape's ONNX exports
     if "exact" not in modes:  # the fp32 reference for the cosines on the probe entries: padded sorted sdpa batches
         model = apply_mode(source.encoder("sdpa", cpu), "exact", device).to(device)
         reference = {p: Encoder(model, tokenizer, device, mode="exact", pooling=p, max_length=768,
@@ -184,11 +199,12 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
     for name in modes:
         mode, *options = name.split("+")
         compiled = "compile" in options
-        m_layout, m_attn = ("padded", "sdpa") if "padded" in options else (layout, attn)
+        m_layout, m_attn = ("padded", "sdpa") if ("padded" in options or mode.startswith("onnx")) else (layout, attn)
+        onnx = {"onnx_cache": onnx_dir.name} if mode.startswith("onnx") else {}  # one export for both poolings
         try:
             model = apply_mode(source.encoder(m_attn, cpu), mode, device).to(device)
             encs = {p: Encoder(model, tokenizer, device, mode=mode, pooling=p, max_length=768, layout=m_layout,
-                               compile=compiled) for p in ("cls", "mean")}
+                               compile=compiled, **onnx) for p in ("cls", "mean")}
             # warm-up: kernels and allocator; a compiled mode sees every batch shape first, so no compilation is timed
             encs["cls"].embed(texts if compiled else texts[:4096] if cuda else texts[:32])
             _progress(shape, f"fast_{name} warm-up done", None)
@@ -235,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entries", type=int, help="the first N entries (default: 200 on cpu, 100000 on cuda, the "
                                                 "file repeated when shorter)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
-    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact bf16 int8; "
-                                               "cuda bf16 bf16+compile, with an fp32 reference on 64 entries)")
+    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact bf16 int8 "
+                                               "onnx_int8; "
+                                               "cuda bf16 bf16+compile, with an fp32 reference on 64 entries; modes: exact bf16 int8 onnx "
+                                               "onnx_int8)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
                                                      "it to --entries (recorded; keeps a GPU call short)")
     p.add_argument("--reps", type=int, default=1, help="timed repetitions per variant; the best is kept")
@@ -252,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    modes = args.modes or (["bf16", "bf16+compile"] if cuda else ["exact", "bf16", "int8"])
+    modes = args.modes or (["bf16", "bf16+compile"] if cuda else ["exact", "bf16", "int8", "onnx_int8"])
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     texts = read_texts(args.input, args.entries or (100_000 if cuda else 200))
     report = {"machine": machine_info(), "load_before": os.getloadavg(), "command": " ".join(sys.argv),

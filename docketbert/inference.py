@@ -11,13 +11,16 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "packed" (the GPU default): several entries per row, each attending only to itself
   (`packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block), no padding computed.
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
-only; lossy). Lossy modes are opt-in; their effect is measured in BENCHMARKS.md and bounded in tests.
+only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
+batches; the export is cached in `<model_dir>/onnx/`; `docketbert.onnx_runtime`). Lossy modes are opt-in; their effect
+is measured in BENCHMARKS.md and bounded in tests. `predict` always runs the torch model.
 Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
 `max_length - 1` tokens plus the final [SEP], and are counted (`counts`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-MODES = ("exact", "bf16", "int8")
+MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
@@ -63,8 +66,11 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
-    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only)."""
-    if mode == "exact":
+    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); onnx, onnx_int8: the fp32
+    model, which `Encoder` exports to ONNX Runtime (fp32, or dynamic int8; CPU only)."""
+    if mode in ("exact", "onnx", "onnx_int8"):
+        if mode != "exact" and device.type != "cpu":
+            raise ValueError(f"mode {mode} (ONNX Runtime) runs on the CPU only; use bf16 on a GPU")
         return model.float()
     if mode == "bf16":
         return model.to(torch.bfloat16)
@@ -106,7 +112,8 @@ class Encoder:
 
     def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, mode: str = "exact",
                  pooling: str = "cls", max_length: int | None = None, token_budget: int | None = None,
-                 layout: str | None = None, compile: bool = False):
+                 layout: str | None = None, compile: bool = False, onnx_cache: str | Path | None = None,
+                 onnx_fingerprint: str = ""):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
         layout = layout or ("packed" if device.type == "cuda" else "padded")
@@ -127,6 +134,18 @@ class Encoder:
         self._encoder = getattr(model, model.base_model_prefix, model)
         if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
+        if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `predict` keeps the torch model
+            if device.type != "cpu" or layout != "padded" or compile:
+                raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
+            from docketbert.onnx_runtime import OnnxEncoder
+
+            if onnx_cache is None:  # no folder of its own: a temporary one for this Encoder's life
+                import tempfile
+
+                self._onnx_tmp = tempfile.TemporaryDirectory(prefix="docketbert-onnx-")
+                onnx_cache = self._onnx_tmp.name
+            self._encoder = OnnxEncoder.for_model(self._encoder, onnx_cache, quantize=mode == "onnx_int8",
+                                                  fingerprint=onnx_fingerprint)
 
     @classmethod
     def from_pretrained(cls, model_dir: str | Path, device: str | torch.device | None = "auto", mode: str = "exact",
@@ -161,7 +180,13 @@ class Encoder:
         tok = AutoTokenizer.from_pretrained(tokenizer or model_dir)
         if not tok.is_fast:
             raise ValueError(f"{tokenizer or model_dir}: a fast tokenizer (tokenizer.json) is needed")
-        return cls(model, tok, device, mode, pooling, max_length, token_budget, layout, compile)
+        onnx = {}
+        if mode.startswith("onnx"):  # the export is cached beside the weights when that folder is writable
+            weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
+            onnx["onnx_fingerprint"] = ";".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
+            if os.access(model_dir, os.W_OK):
+                onnx["onnx_cache"] = model_dir / "onnx"
+        return cls(model, tok, device, mode, pooling, max_length, token_budget, layout, compile, **onnx)
 
     # ---- tokenization ------------------------------------------------------------------------------------------
 

@@ -100,8 +100,8 @@ def padded_segments(attention_mask: torch.Tensor) -> torch.Tensor:
 def _padding_safe_masks(module, args, kwargs):
     """Forward pre-hook of a ModernBertModel: a 2-D padding mask becomes this module's per-entry masks, in which a
     padding query attends to itself. With HF's own masks, a padding query whose sliding window holds only padding
-    has an empty mask row; GPU sdpa kernels return NaN there, and the NaN reaches real tokens through the next
-    layer's values (bench/sdpa_padding_check.py). Real tokens get the same masks and positions as before."""
+    has an empty mask row, and on an H200 the sdpa kernel picked under bf16 (cuDNN) returns NaN gradients for it,
+    which spoil every weight (bench/sdpa_padding_check.py). Real tokens get the same masks and positions."""
     mask = kwargs.get("attention_mask")
     if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or module.config._attn_implementation == "flash_attention_2":
         return None

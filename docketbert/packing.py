@@ -173,6 +173,16 @@ def resolve_packing(requested: Any, device: str) -> bool:
     raise ValueError(f"data.packing must be true, false or auto, not {requested!r}")
 
 
+def resolve_compile(requested: Any, packed_flex_gpu: bool) -> bool:
+    """`model.compile`: true, false, or auto (on for packed GPU runs with flex_attention: uncompiled, flex_attention
+    falls back to a slow path; compiled, it is the fastest path bench/train_throughput.py measured)."""
+    if requested == "auto":
+        return packed_flex_gpu
+    if isinstance(requested, bool):
+        return requested
+    raise ValueError(f"model.compile must be true, false or auto, not {requested!r}")
+
+
 def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
     """Attention for packed rows: flex_attention on GPU unless one was named (it skips the masked blocks; the
     flash-attn package cannot be installed here). sdpa/eager take dense per-entry masks (CPU, or when named)."""

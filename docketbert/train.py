@@ -31,7 +31,8 @@ from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, op
 from docketbert.loggers import build_loggers
 from docketbert.model import (MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation,
                               resolve_model_source)
-from docketbert.packing import PackingMonitor, build_packed_loader, packed_attn_implementation, resolve_packing
+from docketbert.packing import (PackingMonitor, build_packed_loader, packed_attn_implementation, resolve_compile,
+                                resolve_packing)
 from docketbert.plugins import load_plugins
 from docketbert.registry import ALGORITHMS, CALLBACKS, build_all
 from docketbert.tokenizer import load_tokenizer
@@ -71,7 +72,11 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         raise ConfigError(str(err)) from None
     init = resolve_model_source(cfg.model.init, cfg.run_root) if cfg.model.init else None
     hf_model = build_mlm_model(init, cfg.model.config, tokenizer, attn)
-    if cfg.model.compile:
+    try:
+        compile_encoder = resolve_compile(cfg.model.compile, packed_flex_gpu=packing and attn == "flex_attention")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if compile_encoder:
         hf_model.model.compile()  # in place: state_dict keys (checkpoints, HF export) stay the same
     model = MaskedLMModel(hf_model, tokenizer)
 
@@ -114,7 +119,7 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     run_info = {
         "run_name": cfg.run_name, "attn_implementation": attn, "device": device, "precision": precision,
         "world_size": world, "num_params": count_parameters(hf_model), "packing": packing,
-        "compile": cfg.model.compile,
+        "compile": compile_encoder,
         "tokenizer": cfg.tokenizer, "vocab_size": hf_model.config.vocab_size,
         "gpu": torch.cuda.get_device_name() if device == "gpu" else None, "cpu_count": os.cpu_count(),
         "torch": str(torch.__version__), "transformers": transformers.__version__,

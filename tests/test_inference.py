@@ -91,6 +91,33 @@ def test_lossy_modes_within_tolerance(model_dir, texts, mode):
     assert not np.allclose(got, exact, atol=1e-6)  # really a different computation
 
 
+def test_onnx_runtime_modes(model_dir, texts, tmp_path):
+    """ONNX Runtime: fp32 equals transformers per entry; int8 stays close; the export is cached beside the weights and
+    redone when the weights change."""
+    import shutil
+
+    local = tmp_path / "export"
+    shutil.copytree(model_dir, local)
+    want = reference(model_dir, texts, "mean")
+    got = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean", token_budget=200).embed(texts)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    exported = local / "onnx" / "encoder.onnx"
+    stamp = exported.stat().st_mtime_ns
+    int8 = Encoder.from_pretrained(local, device="cpu", mode="onnx_int8", pooling="mean").embed(texts)
+    cos = (int8 * want).sum(1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= 0.98 and not np.allclose(int8, want, atol=1e-6)
+    assert exported.stat().st_mtime_ns == stamp and (local / "onnx" / "encoder.int8.onnx").exists()  # reused
+    model = AutoModel.from_pretrained(local)  # new weights in the same folder: the cached export is stale
+    with torch.no_grad():
+        model.embeddings.tok_embeddings.weight.mul_(2)
+    model.save_pretrained(local)
+    fresh = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean").embed(texts[:3])
+    exact = Encoder.from_pretrained(local, device="cpu", mode="exact", pooling="mean").embed(texts[:3])
+    np.testing.assert_allclose(fresh, exact, atol=1e-4)
+    with pytest.raises(ValueError, match="CPU with padded batches"):
+        Encoder.from_pretrained(local, device="cpu", mode="onnx", layout="packed")
+
+
 def test_batching_helpers():
     lengths = [5, 40, 3, 17, 40, 1]
     batches = token_budget_batches(lengths, budget=80)
@@ -190,7 +217,7 @@ def test_fast_bench_variants_run(model_dir):
     source = EncoderSource(config=config, path=str(model_dir), name="tiny")
     entries = [e[:MAX_LEN] for e in synthetic_entries(30, config)]
     settings = Settings(torch.device("cpu"), [8])
-    for name in ("fast_exact", "fast_bf16", "fast_int8", "packed_sdpa", "packed_flex_compiled"):
+    for name in ("fast_exact", "fast_bf16", "fast_int8", "fast_onnx_int8", "packed_sdpa", "packed_flex_compiled"):
         r = FAST_VARIANTS[name](source, entries, settings)
         if name == "packed_flex_compiled":
             assert r["status"] == "skipped"

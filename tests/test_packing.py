@@ -14,7 +14,7 @@ from docketbert.config import load_config
 from docketbert.data import IGNORE_INDEX, MLMCollator, open_split
 from docketbert.model import MaskedLMModel
 from docketbert.packing import (PackedMLMCollator, PackedRows, best_fit_decreasing, packed_attn_implementation,
-                                resolve_packing)
+                                resolve_compile, resolve_packing)
 from docketbert.tokenizer import load_tokenizer
 from docketbert.train import build_trainer
 
@@ -37,6 +37,10 @@ def test_packing_options():
     assert resolve_packing(True, "cpu") is True
     with pytest.raises(ValueError, match="true, false or auto"):
         resolve_packing("yes", "cpu")
+    assert resolve_compile("auto", packed_flex_gpu=True) is True and resolve_compile("auto", False) is False
+    assert resolve_compile(True, False) is True and resolve_compile(False, True) is False
+    with pytest.raises(ValueError, match="model.compile must be true, false or auto"):
+        resolve_compile("sometimes", False)
     assert packed_attn_implementation("auto", "sdpa", "gpu") == "flex_attention"
     assert packed_attn_implementation("auto", "sdpa", "cpu") == "sdpa"
     assert packed_attn_implementation("sdpa", "sdpa", "gpu") == "sdpa"
