@@ -159,7 +159,7 @@ def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneCon
         max_duration=f"{cfg.epochs}ep", optimizers=optimizer,
         schedulers=LinearWithWarmupScheduler(t_warmup=f"{cfg.warmup}dur", alpha_f=0.0),
         step_schedulers_every_batch=True, device=device, precision=precision, seed=cfg.seed,
-        progress_bar=False, log_to_console=False, loggers=[],
+        progress_bar=False, log_to_console=True, console_log_interval="1ep", loggers=[],  # a line per epoch
     )
     trainer.fit()
     trainer.close()

@@ -114,7 +114,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="default auto: predict for a fine-tuned head, embed otherwise")
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
     p.add_argument("--mode", choices=MODES, default="exact",
-                   help="exact (fp32), bf16 or int8 (CPU; lossy, see BENCHMARKS.md) (default exact)")
+                   help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
+                        "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)")
     p.add_argument("--pooling", choices=POOLINGS, default="cls", help="embedding pooling (default cls)")
     p.add_argument("--text-key", default="text", help="JSONL key of the entry text (default text)")
     p.add_argument("--text-column", default="description", help="CSV column of the entry text (default description)")
