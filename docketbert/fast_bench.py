@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
     p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact bf16 int8 "
                                                "onnx_int8; "
-                                               "cuda bf16 bf16+compile, with an fp32 reference on 64 entries; modes: exact bf16 int8 onnx "
+                                               "cuda bf16+padded bf16 bf16+compile, with an fp32 reference on 64 entries; modes: exact bf16 int8 onnx "
                                                "onnx_int8)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
                                                      "it to --entries (recorded; keeps a GPU call short)")
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    modes = args.modes or (["bf16", "bf16+compile"] if cuda else ["exact", "bf16", "int8", "onnx_int8"])
+    modes = args.modes or (["bf16+padded", "bf16", "bf16+compile"] if cuda else ["exact", "bf16", "int8", "onnx_int8"])
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     texts = read_texts(args.input, args.entries or (100_000 if cuda else 200))
     report = {"machine": machine_info(), "load_before": os.getloadavg(), "command": " ".join(sys.argv),

@@ -6,10 +6,11 @@
 
 The fast path: one batched call of the fast (Rust, multi-threaded) tokenizer, entries sorted by length and cut into
 token-budget batches (rows x longest row <= budget), results put back in input order.
-- layout "padded" (the CPU default): sorted batches padded to their longest entry, HF attention (sdpa); the padding
+- layout "padded" (the default): sorted batches padded to their longest entry, HF attention (sdpa); the padding
   left after sorting is small.
-- layout "packed" (the GPU default): several entries per row, each attending only to itself
-  (`packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block), no padding computed.
+- layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
+  BlockMasks on GPU skip every cross-entry and padding block), no padding computed. On an H200, uncompiled, it was
+  1.75x slower than padded batches end to end (BENCHMARKS.md); with `compile=True` it is not measured yet.
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
 only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
 batches; the export is cached in `<model_dir>/onnx/`; `docketbert.onnx_runtime`). Lossy modes are opt-in; their effect
@@ -116,7 +117,7 @@ class Encoder:
                  onnx_fingerprint: str = ""):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
-        layout = layout or ("packed" if device.type == "cuda" else "padded")
+        layout = layout or "padded"
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
         self.model, self.tokenizer, self.device = model, tokenizer, device
@@ -165,7 +166,7 @@ class Encoder:
             raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         device = resolve_device(device)
         if layout is None:
-            layout = "packed" if device.type == "cuda" else "padded"
+            layout = "padded"
         if attn_implementation is None:
             attn_implementation = "flex_attention" if (layout == "packed" and device.type == "cuda") else "sdpa"
         config = AutoConfig.from_pretrained(model_dir)
