@@ -62,3 +62,30 @@ def test_flex_attention_block_masks_match():
             alone = model(input_ids=input_ids[0:1, start: start + n])[0][0]
             assert torch.allclose(packed[0, start: start + n], alone, atol=1e-5)
             start += n
+
+
+@pytest.mark.parametrize("implementation", ["sdpa", "eager"])
+def test_padding_safe_masks(implementation):
+    """Padded batches through the pre-hook: no query has an empty mask row (the padding of a short entry is farther
+    than the window from any real token), and real tokens get exactly transformers' outputs; idempotent."""
+    from docketbert.packed_attention import _padding_safe_masks, install_padding_safe_masks
+
+    torch.manual_seed(0)
+    config = ModernBertConfig(**CONFIG)
+    config._attn_implementation = implementation
+    model = ModernBertModel(config).eval()
+    ids = torch.randint(1, 128, (2, 30))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=mask)[0]
+        install_padding_safe_masks(install_padding_safe_masks(model))
+        got = model(input_ids=ids, attention_mask=mask)[0]
+    assert len(model._forward_pre_hooks) == 1
+    real = mask.bool()
+    assert torch.allclose(got[real], want[real], atol=1e-6) and torch.isfinite(got).all()
+    _, kwargs = _padding_safe_masks(model, (), {"attention_mask": mask})
+    for name, m in kwargs["attention_mask"].items():
+        allowed = m if implementation == "sdpa" else m == 0
+        assert allowed.any(-1).all(), name  # every query row attends to something
+    assert kwargs["position_ids"][1, :6].tolist() == list(range(6))
