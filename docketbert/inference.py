@@ -128,7 +128,8 @@ class Encoder:
         self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
         self.counts = Counts()
         self.compiled = compile
-        if device.type == "cuda":  # padded batches: no empty mask rows (NaN on GPU kernels); CPU kernels give 0
+        self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
+        if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
             from docketbert.packed_attention import install_padding_safe_masks
 
             install_padding_safe_masks(model)
@@ -248,7 +249,7 @@ class Encoder:
         packing = pack_rows([len(r) for r in rows], width)
         # Static shapes for the compiled kernels (flex_attention is compiled even when the model is not): row
         # counts are rounded up to a multiple of 8 and never shrink, so a run compiles one or two shapes.
-        self._rows = max(getattr(self, "_rows", 0), -(-len(packing) // 8) * 8)
+        self._rows = max(self._rows, -(-len(packing) // 8) * 8)
         order = np.fromiter((i for members in packing for i in members), dtype=np.int64, count=n)
         lengths = np.fromiter((len(rows[i]) for i in order), dtype=np.int64, count=n)
         row_of = np.repeat(np.arange(len(packing)), [len(m) for m in packing])
