@@ -11,7 +11,8 @@
 # Other stages: sdpa_check (bench/sdpa_padding_check.py), train_seed (the seed recipe alone, three shapes).
 # STAGES="a b ..." picks and orders the stages (default: the five above).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
-# Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first.
+# Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
+# bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
 #   Usage, from the repo root: bench/gpu_session.sh OUT_DIR [DEADLINE_S (default 500)]
 set -uo pipefail
 cd "$(dirname "$0")/.."

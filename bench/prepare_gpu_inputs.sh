@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Build what bench/gpu_session.sh carries to a lent GPU machine (run here, before the GPU call):
+#   .gpu/data  copies of the shared data files   .gpu/tok  a 4,096-token BPE   .gpu/mds  its MDS shards
+#   .whl/      wheels of the packages that machine lacks (Python 3.12, x86-64), at the versions of uv.lock
+# Both folders are added to .git/info/exclude: they travel with `carry: [".whl", ".gpu"]`, never into a commit.
+#   Usage: bench/prepare_gpu_inputs.sh [SHARED_DATA (default ../shared/data)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-../shared/data}
+PY="uv run python"
+for d in /.gpu/ /.whl/; do grep -qxF "$d" .git/info/exclude 2>/dev/null || echo "$d" >> .git/info/exclude; done
+mkdir -p .gpu/data .whl
+cp "$DATA"/{docket_entries.jsonl.gz,entry_type.jsonl,entry_citations.jsonl,entry_category_flp.jsonl} .gpu/data/
+[ -f .gpu/tok/tokenizer.json ] || $PY data_prep/train_tokenizer.py --input .gpu/data/docket_entries.jsonl.gz \
+    --output .gpu/tok --vocab-size 4096
+[ -f .gpu/mds/stats.json ] || $PY data_prep/to_mds.py --input .gpu/data/docket_entries.jsonl.gz --output .gpu/mds \
+    --tokenizer .gpu/tok --docket-key case --eval-fraction 0.05 --max-seq-len 256 --no-progress
+# The GPU image has torch, transformers, numpy, tokenizers, pyyaml, rich, psutil ...; these are what it lacks.
+# zstd has no Python 3.12 wheel at uv.lock's version; its next patch release is taken instead.
+PACKAGES=(mosaicml mosaicml-cli mosaicml-streaming omegaconf coolname catalogue cramjam python-snappy brotli gql
+          graphql-core backoff questionary prompt-toolkit wcwidth ruamel-yaml validators websockets paramiko bcrypt
+          pynacl cryptography cffi pycparser importlib-metadata argcomplete arrow)
+pins=()
+for name in "${PACKAGES[@]}"; do
+  version=$(uv pip show --python .venv/bin/python "$name" 2>/dev/null | awk '/^Version:/ {print $2}')
+  pins+=("$name==${version:?$name is not installed in .venv}")
+done
+pins+=("zstd==1.5.7.3")
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform manylinux_2_34_x86_64 \
+    --platform manylinux_2_31_x86_64 --platform manylinux_2_24_x86_64 -d .whl "${pins[@]}"
+du -sh .gpu .whl
+echo 'then: run(command="bash bench/gpu_session.sh $OUT 500", carry=[".whl", ".gpu"], timeout_s=540)'
