@@ -98,11 +98,8 @@ def fast_onnx_int8(source, entries, s):
     """fast path, ONNX Runtime with dynamic int8 (cpu only, lossy; the export is not timed)"""
     if s.device.type != "cpu":
         return {"label": "fast path, onnx int8", "status": "skipped", "reason": "cpu only", "seconds": None}
-    with tempfile.TemporaryDirectory(prefix="docketbert-bench-onnx-") as cache:
-        model = apply_mode(source.encoder("sdpa", torch.device("cpu")), "onnx_int8", s.device)
-        enc = Encoder(model, None, s.device, mode="onnx_int8", pooling="cls", token_budget=s.extra.get("token_budget"),
-                      layout="padded", onnx_cache=cache)
-        return _time(enc, entries, fast_onnx_int8.__doc__, attn_implementation="onnx")
+    enc = _encoder(source, s, "onnx_int8", "padded", "sdpa")  # exported into the Encoder's own temporary folder
+    return _time(enc, entries, fast_onnx_int8.__doc__, attn_implementation="onnx")
 
 
 @_guarded

@@ -164,23 +164,24 @@ class PackingMonitor(Callback):
         self.real, self.capacity = int(state.get("real", 0)), int(state.get("capacity", 0))
 
 
-def resolve_packing(requested: Any, device: str) -> bool:
-    """`data.packing`: true, false, or auto (on for GPU runs, off on CPU)."""
+def _true_false_auto(key: str, requested: Any, auto: bool) -> bool:
+    """A config switch that is true, false, or auto (then `auto`)."""
     if requested == "auto":
-        return device == "gpu"
+        return auto
     if isinstance(requested, bool):
         return requested
-    raise ValueError(f"data.packing must be true, false or auto, not {requested!r}")
+    raise ValueError(f"{key} must be true, false or auto, not {requested!r}")
+
+
+def resolve_packing(requested: Any, device: str) -> bool:
+    """`data.packing`: true, false, or auto (on for GPU runs, off on CPU)."""
+    return _true_false_auto("data.packing", requested, device == "gpu")
 
 
 def resolve_compile(requested: Any, packed_flex_gpu: bool) -> bool:
     """`model.compile`: true, false, or auto (on for packed GPU runs with flex_attention: uncompiled, flex_attention
     falls back to a slow path; compiled, it is the fastest path bench/train_throughput.py measured)."""
-    if requested == "auto":
-        return packed_flex_gpu
-    if isinstance(requested, bool):
-        return requested
-    raise ValueError(f"model.compile must be true, false or auto, not {requested!r}")
+    return _true_false_auto("model.compile", requested, packed_flex_gpu)
 
 
 def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
