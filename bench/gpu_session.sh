@@ -8,7 +8,9 @@
 #   4 train_others.json  the same training comparison for scratch-7M, sliced-large-10l-175M, large-395M
 #   5 infer_others.json  the same inference comparison for scratch-7M and sliced-large-10l-175M
 #   session.log          everything printed, with each stage's box, exit status and seconds
-# Other stages: sdpa_check (bench/sdpa_padding_check.py), train_seed (the seed recipe alone, three shapes).
+# Other stages: sdpa_check (bench/sdpa_padding_check.py), train_seed (the seed recipe alone, three shapes),
+# train_levers (packed base-150M: 128 rows of 512, 32 rows of 1024, compile mode max-autotune-no-cudagraphs; one
+# levers_*.json each).
 # STAGES="a b ..." picks and orders the stages (default: the five above).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
@@ -55,6 +57,12 @@ run_stage() {
         --variants seed,dense,packed_sdpa,packed --json "$OUT/train_base.json" ;;
     train_seed) stage train_seed 90 $PY bench/train_throughput.py --variants seed \
         --shapes base-150M,scratch-7M,sliced-large-10l-175M --json "$OUT/train_seed.json" ;;
+    train_levers) stage train_levers 300 bash -c "
+        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 128 --json $OUT/levers_rows128.json
+        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 32 --width 1024 \
+            --json $OUT/levers_width1024.json
+        $PY bench/train_throughput.py --shapes base-150M --variants packed --compile-mode max-autotune-no-cudagraphs \
+            --json $OUT/levers_autotune.json" ;;
     infer_base) stage infer_base 160 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
         --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16 bf16+compile --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \

@@ -104,12 +104,12 @@ def packed_batches(lengths, steps, rows, width, vocab, rng):
         yield collate([[random_entry(int(n), vocab, rng) for n in row] for row in chunk])
 
 
-def run_variant(name, config, batches, device, bf16, compile_encoder, warmup):
+def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, compile_mode=None):
     torch.manual_seed(0)
     hf = ModernBertForMaskedLM(config).to(device).train()
     wrapped = MaskedLMModel(hf) if name.startswith("packed") else None
     if compile_encoder:
-        hf.model.compile()
+        hf.model.compile(mode=compile_mode)
     optim = torch.optim.AdamW(hf.parameters(), lr=1e-4, fused=(device.type == "cuda" and name != "seed"))
     non_embedding = sum(p.numel() for p in hf.parameters()) - hf.model.embeddings.tok_embeddings.weight.numel()
     batches = [{k: v.to(device, non_blocking=True) for k, v in b.items()} for b in batches]
@@ -164,6 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed-steps", type=int, default=None, help="timed steps of the seed variant (GPU 40)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (GPU 3, CPU 1)")
     parser.add_argument("--no-compile", action="store_true", help="packed variant without torch.compile")
+    parser.add_argument("--compile-mode", default=None, help="torch.compile mode of the packed variant (default: "
+                        "torch's; e.g. max-autotune-no-cudagraphs)")
     parser.add_argument("--attn", default=None, help="packed attention (default: flex_attention on GPU, sdpa on CPU)")
     parser.add_argument("--data", default=None, help="an MDS dir (to_mds.py output): entry lengths from its train")
     parser.add_argument("--peak-tflops", type=float, default=None, help="peak bf16 dense TFLOP/s (GPU default 989)")
@@ -199,6 +201,7 @@ def main(argv=None) -> int:
               f"{torch.get_num_threads()} threads)", "torch": torch.__version__,
               "transformers": transformers.__version__, "width": width, "rows": rows, "steps": steps,
               "seed_steps": seed_steps, "warmup": warmup, "packed_attn": attn, "packed_compile": compile_packed,
+              "compile_mode": args.compile_mode,
               "peak_tflops": peak, "lengths": args.data or "lognormal(median 49, mean 67.9), max 768",
               "mean_length": float(lengths.mean()), "results": {}}
     for shape, overrides in shapes.items():
@@ -216,7 +219,8 @@ def main(argv=None) -> int:
                 batches = list(packed_batches(pack_lengths, steps + warmup, rows, width, vocab, brng))
             try:
                 result = run_variant(variant, config, batches, device, bf16=cuda,
-                                     compile_encoder=variant == "packed" and compile_packed, warmup=warmup)
+                                     compile_encoder=variant == "packed" and compile_packed, warmup=warmup,
+                                     compile_mode=args.compile_mode)
                 result["mfu"] = result["flops_per_s"] / (peak * 1e12) if peak else None
             except Exception as err:  # one failing variant must not lose the others' numbers
                 traceback.print_exc()

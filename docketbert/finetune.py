@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -60,6 +61,9 @@ class FinetuneConfig:
     device: str = "auto"  # auto | gpu | cpu
     precision: str = "auto"  # auto: amp_bf16 on GPU, fp32 on CPU
     attn_implementation: str = "sdpa"
+    pooling: Optional[str] = None  # classification: cls | mean; null: the init's classifier_pooling
+    group_by_length: bool = True  # batches of similar lengths (less padding computed), in random order
+    balanced: bool = False  # entry_type: class-weighted loss, each class weighted by n / (classes x its count)
     baselines: bool = True
 
 
@@ -77,6 +81,10 @@ def load_config(yaml_path: Optional[str], overrides: dict[str, Any]) -> Finetune
     except OmegaConfBaseException as e:
         raise ValueError(f"bad finetune config: {e}".splitlines()[0]) from None
     task_kind(out.task)
+    if out.balanced and task_kind(out.task) != "single":
+        raise ValueError(f"bad finetune config: balanced (class weights) is for entry_type, not {out.task}")
+    if out.pooling not in (None, "cls", "mean"):
+        raise ValueError(f"bad finetune config: pooling {out.pooling!r} is not one of cls, mean")
     return out
 
 
@@ -86,7 +94,8 @@ def label_names(kind: str, train: list[Example]) -> list[str]:
     return [ID2TAG[i] for i in sorted(ID2TAG)] if kind == "spans" else label_vocab(train)
 
 
-def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, attn: str):
+def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, attn: str,
+                pooling: Optional[str] = None):
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     cls = AutoModelForTokenClassification if kind == "spans" else AutoModelForSequenceClassification
@@ -94,6 +103,8 @@ def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, a
               "label2id": {name: i for i, name in enumerate(labels)}}
     if kind != "spans":
         kwargs["problem_type"] = "multi_label_classification" if kind == "multi" else "single_label_classification"
+        if pooling:
+            kwargs["classifier_pooling"] = pooling
     if from_scratch:
         config = AutoConfig.from_pretrained(source, **kwargs)
         return install_padding_safe_masks(cls.from_config(config, attn_implementation=attn))
@@ -140,25 +151,78 @@ class Collator:
         return batch
 
 
+class LengthGroupedBatches(torch.utils.data.Sampler):
+    """Batches of similar-length items, so little padding is computed: each epoch shuffles the items (seeded by
+    seed and epoch), sorts windows of 16 batches by length, cuts them into batches and shuffles the batches.
+    Every item appears once per epoch; the batch count equals plain batching's."""
+
+    WINDOW = 16  # batches per sorted window: larger pads less, smaller keeps batches more random
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+        super().__init__()
+        self.lengths, self.batch_size, self.seed, self.epoch = np.asarray(lengths), batch_size, seed, 0
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        order = rng.permutation(len(self.lengths))
+        span = self.WINDOW * self.batch_size
+        batches = []
+        for start in range(0, len(order), span):
+            window = order[start:start + span]
+            window = window[np.argsort(-self.lengths[window], kind="stable")]
+            batches += [window[i:i + self.batch_size].tolist() for i in range(0, len(window), self.batch_size)]
+        for b in rng.permutation(len(batches)):
+            yield batches[b]
+
+
+def balanced_weights(items: list[dict], num_labels: int) -> torch.Tensor:
+    """n / (classes present x count) per class id (0 for a class absent from training): the loss then weighs each
+    class as a whole equally, which is what macro-F1 scores."""
+    counts = torch.bincount(torch.tensor([it["labels"] for it in items]), minlength=num_labels).float()
+    present = int((counts > 0).sum())
+    return torch.where(counts > 0, len(items) / (present * counts.clamp(min=1)), torch.zeros_like(counts))
+
+
+def composer_model(model, tokenizer, class_weights: Optional[torch.Tensor] = None):
+    """HuggingFaceModel; with class weights, its loss is the weighted cross-entropy of the logits."""
+    from composer.models import HuggingFaceModel
+
+    class WeightedLoss(HuggingFaceModel):
+        def loss(self, outputs, batch):
+            logits = outputs["logits"]
+            return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_weights.to(logits.device))
+
+    return (WeightedLoss if class_weights is not None else HuggingFaceModel)(model, tokenizer, use_logits=True)
+
+
 # ---- training -------------------------------------------------------------------------------------------------
 
 def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneConfig):
     """cfg.epochs over `items` with AdamW and linear warmup/decay, through composer.Trainer; returns the model."""
     from composer import Trainer
-    from composer.models import HuggingFaceModel
     from composer.optim import LinearWithWarmupScheduler
 
     device = resolve_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
-    loader = torch.utils.data.DataLoader(items, batch_size=cfg.batch_size, shuffle=True, drop_last=False,
-                                         collate_fn=Collator(tokenizer.pad_token_id, kind),
-                                         generator=torch.Generator().manual_seed(cfg.seed))
+    collate = Collator(tokenizer.pad_token_id, kind)
+    if cfg.group_by_length:
+        batches = LengthGroupedBatches([len(it["input_ids"]) for it in items], cfg.batch_size, cfg.seed)
+        loader = torch.utils.data.DataLoader(items, batch_sampler=batches, collate_fn=collate)
+    else:
+        loader = torch.utils.data.DataLoader(items, batch_size=cfg.batch_size, shuffle=True, drop_last=False,
+                                             collate_fn=collate, generator=torch.Generator().manual_seed(cfg.seed))
     optimizer = adamw(model, cfg.lr, cfg.weight_decay, device)
+    weights = balanced_weights(items, model.config.num_labels) if cfg.balanced else None
     trainer = Trainer(
-        model=HuggingFaceModel(model, tokenizer, use_logits=True), train_dataloader=loader,
+        model=composer_model(model, tokenizer, weights), train_dataloader=loader,
         max_duration=f"{cfg.epochs}ep", optimizers=optimizer,
         schedulers=LinearWithWarmupScheduler(t_warmup=f"{cfg.warmup}dur", alpha_f=0.0),
-        step_schedulers_every_batch=True, device=device, precision=precision, seed=cfg.seed,
+        step_schedulers_every_batch=True, device_train_microbatch_size=cfg.batch_size,  # batches come whole
+        device=device, precision=precision, seed=cfg.seed,
         progress_bar=False, log_to_console=True, console_log_interval="1ep", loggers=[],  # a line per epoch
     )
     trainer.fit()
@@ -190,7 +254,7 @@ def run(cfg: FinetuneConfig) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or source)
     # Split mode: every label of the file (a rare class may sit only in held-out cases); --eval: train's only.
     labels = label_names(kind, train if cfg.eval else train + held)
-    model = build_model(kind, source, labels, cfg.from_scratch, cfg.attn_implementation)
+    model = build_model(kind, source, labels, cfg.from_scratch, cfg.attn_implementation, cfg.pooling)
     items = encode(train, tokenizer, kind, model.config.label2id, cfg.max_length)
     log.info("fine-tuning %s on %d rows (%d held out), %d labels, init %s", cfg.task, len(train), len(held),
              len(labels), source)
@@ -230,6 +294,12 @@ def parse_args(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
     p.add_argument("--init-kind", help="label for the downstream table (e.g. domain, general, random init)")
     p.add_argument("--run-root", help="where run names are looked up (default runs)")
     p.add_argument("--device", choices=["auto", "gpu", "cpu"])
+    p.add_argument("--pooling", choices=["cls", "mean"], help="classification head input (default: the init's "
+                   "classifier_pooling)")
+    p.add_argument("--balanced", action="store_true", default=None,
+                   help="entry_type: weigh each class equally in the loss (what macro-F1 rewards)")
+    p.add_argument("--no-group-by-length", dest="group_by_length", action="store_false", default=None,
+                   help="plain shuffled batches (default: batches of similar lengths, in random order)")
     p.add_argument("--no-baselines", dest="baselines", action="store_false", default=None)
     args = vars(p.parse_args(argv))
     return args.pop("yaml"), args

@@ -99,7 +99,9 @@ def test_bad_rows_give_clear_errors(tiny_init, tmp_path, capsys):
     evalf.write_text(json.dumps({"text": "Letter to the court", "label": "letter"}) + "\n")
     out = tmp_path / "ft"
     assert finetune.main(["--task", "entry_type", "--train", str(train), "--eval", str(train), "--init",
-                          str(tiny_init), "--output", str(out), "--epochs", "1", "--no-baselines"]) == 0
+                          str(tiny_init), "--output", str(out), "--epochs", "1", "--no-baselines",
+                          "--pooling", "mean", "--balanced"]) == 0
+    assert AutoModelForSequenceClassification.from_pretrained(out).config.classifier_pooling == "mean"
     capsys.readouterr()
     assert evaluate.main([str(out), "--task", "entry_type", "--data", str(evalf)]) == 2
     assert "label 'letter' is not one of the model's 2 labels (motion, order)" in capsys.readouterr().err
@@ -115,3 +117,36 @@ def test_yaml_schema_rejects_unknown_keys(tmp_path):
     assert cfg.epochs == 5 and cfg.lr == 5e-5
     with pytest.raises(ValueError, match="needs output"):
         finetune.load_config(None, {"task": "entry_type", "train": "a", "init": "b"})
+    yaml.write_text("task: entry_type\ntrain: x.jsonl\ninit: y\noutput: z\npooling: max\n")
+    with pytest.raises(ValueError, match="pooling 'max' is not one of cls, mean"):
+        finetune.load_config(str(yaml), {})
+
+
+def test_balanced_weights_weigh_each_class_equally():
+    items = [{"labels": label} for label in (0, 0, 0, 1)]
+    weights = finetune.balanced_weights(items, 3)
+    assert weights.tolist() == pytest.approx([4 / 6, 2.0, 0.0])  # 3 x 4/6 == 1 x 2: both classes weigh 2 in all
+    with pytest.raises(ValueError, match="balanced .* is for entry_type, not citations"):
+        finetune.load_config(None, {"task": "citations", "train": "a", "init": "b", "output": "c", "balanced": True})
+
+
+def test_length_grouped_batches_cover_every_item_once_with_less_padding(shared_data):
+    """Real entry lengths: each epoch yields every item exactly once in as many batches as plain batching, epochs
+    differ, the same seed repeats them, and the padding computed is far below shuffled batches'."""
+    rows = [json.loads(line) for line in open(shared_data / FILES["entry_type"])]
+    lengths = [len(r["text"]) for r in rows]  # characters stand in for tokens here
+    sampler = finetune.LengthGroupedBatches(lengths, 32, seed=0)
+    first, second = list(sampler), list(sampler)
+    for epoch in (first, second):
+        assert sorted(i for b in epoch for i in b) == list(range(len(lengths)))
+        assert len(epoch) == len(sampler) == -(-len(lengths) // 32)
+        assert all(len(b) <= 32 for b in epoch)
+    assert first != second
+    assert list(finetune.LengthGroupedBatches(lengths, 32, seed=0)) == first
+
+    def padded(batches):
+        return sum(len(b) * max(lengths[i] for i in b) for b in batches) / sum(lengths)
+
+    shuffled = random.Random(0).sample(range(len(lengths)), len(lengths))
+    plain = [shuffled[i:i + 32] for i in range(0, len(shuffled), 32)]
+    assert padded(first) < 0.6 * padded(plain), (padded(first), padded(plain))
