@@ -169,3 +169,25 @@ def test_downstream_table_in_the_report(tmp_path):
     assert "| entry_type | random | random-init | macro_f1 0.520 |" in table
     assert "tfidf_logreg 0.690" in table
     assert "domain-pretrained" in written["readme"].read_text()
+    assert "Over seeds" not in table  # one seed per setting: no summary
+
+
+def test_downstream_seed_summary(tmp_path):
+    """Runs that differ only in their seed are summarised as mean ± sd beside the baseline on the same splits."""
+    import json
+
+    from docketbert.downstream_table import downstream_table
+
+    dirs = []
+    for seed, f1, base in [(1, 0.70, 0.66), (2, 0.74, 0.70), (3, 0.78, 0.71)]:
+        d = tmp_path / f"s{seed}"
+        d.mkdir()
+        d.joinpath("metrics.json").write_text(json.dumps(
+            {"task": "entry_type", "macro_f1": f1, "accuracy": 0.8, "n": 290,
+             "baselines": {"tfidf_logreg": {"macro_f1": base}, "majority": {"macro_f1": 0.02}}}))
+        d.joinpath("docketbert_finetune.json").write_text(json.dumps(
+            {"config": {"init": "m", "epochs": 10, "lr": 5e-4, "seed": seed, "balanced": False}, "init_kind": "dapt"}))
+        dirs.append(d)
+    table = downstream_table(dirs)
+    assert ("| entry_type | m | dapt | epochs 10, lr 0.0005 | 3 | macro_f1 0.740 ± 0.040 | tfidf_logreg 0.690 ± 0.026 "
+            "| 3 of 3 |") in table
