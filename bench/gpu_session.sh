@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Every GPU measurement of the throughput, inference and downstream issues in ONE call on a lent H100/H200, each
-# stage time-boxed against a global deadline, most important first, results written as they come:
-#   1 train_base.json    bench/train_throughput.py, base-150M: seed recipe, HF dense, packed sdpa, packed flex+compile
-#   2 infer_base.json    docketbert.fast_bench --device cuda, base-150M, 100k entries end to end (seed protocol timed
-#                        on the first 25k entries and scaled; bf16 fast path, eager and compiled)
-#   3 downstream.json    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
-#   4 train_others.json  the same training comparison for scratch-7M, sliced-large-10l-175M, large-395M
-#   5 infer_others.json  the same inference comparison for scratch-7M and sliced-large-10l-175M
-#   session.log          everything printed, with each stage's box, exit status and seconds
-# Other stages: sdpa_check (bench/sdpa_padding_check.py), train_seed (the seed recipe alone, three shapes),
-# train_levers (packed base-150M: 128 rows of 512, 32 rows of 1024, compile mode max-autotune-no-cudagraphs; one
-# levers_*.json each).
-# STAGES="a b ..." picks and orders the stages (default: the five above).
+# stage time-boxed against a global deadline, most important first, results written as they come. Stages:
+#   train_levers  packed base-150M toward 400k tokens/s: 128 rows of 512, 32 rows of 1024, compile mode
+#                 max-autotune-no-cudagraphs (levers_*.json)
+#   train_e2e     composer docketbert/train.py, base-150M shape from random weights, schema defaults (packing,
+#                 flex_attention and compile on auto), 120 steps (train_e2e_run_info.json, throughput in the log)
+#   infer_others  docketbert.fast_bench --device cuda for scratch-7M and sliced-large-10l-175M (infer_others.json)
+#   train_others  bench/train_throughput.py for scratch-7M, sliced-large-10l-175M, large-395M (train_others.json)
+#   infer_base    fast_bench, base-150M, 100k entries end to end (seed protocol timed on 25k entries and scaled;
+#                 bf16 padded, packed, packed compiled) (infer_base.json)
+#   train_base    train_throughput, base-150M: seed, HF dense, packed sdpa, packed flex+compile (train_base.json)
+#   downstream    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
+#   train_seed    the seed recipe alone, three shapes; sdpa_check: bench/sdpa_padding_check.py
+#   session.log   everything printed, with each stage's box, exit status and seconds
+# The default order runs what the 2026-11-26 H200 session left unmeasured first (BENCHMARKS.md has its numbers).
+# STAGES="a b ..." picks and orders the stages (default: the first five above).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
 # bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
@@ -25,8 +28,9 @@ export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
 mkdir -p "$OUT"
 LOG=$OUT/session.log
 START=$SECONDS
-if [ -d .whl ] && ls .whl/*.whl > /dev/null 2>&1; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+WHEELS=${WHEELS:-.whl}  # WHEELS=none: use the packages already installed (a CPU check here)
+if [ -d "$WHEELS" ] && ls "$WHEELS"/*.whl > /dev/null 2>&1; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl \
       >> "$LOG" 2>&1 || echo "wheel install failed" | tee -a "$LOG"
   export PYTHONPATH=/tmp/site:$PWD
 else
@@ -50,6 +54,7 @@ transformers.__version__, 'composer', composer.__version__, 'streaming', streami
   nproc; ls ~/.cache/huggingface 2>/dev/null; } >> "$LOG" 2>&1
 
 INPUT=$G/data/docket_entries.jsonl.gz
+E2E_EXTRA=${E2E_EXTRA:-}  # more train.py overrides for train_e2e (a CPU check: a smaller shape, fewer steps)
 run_stage() {
   case $1 in
     sdpa_check) stage sdpa_check 60 $PY bench/sdpa_padding_check.py --json "$OUT/sdpa_check.json" ;;
@@ -63,6 +68,10 @@ run_stage() {
             --json $OUT/levers_width1024.json
         $PY bench/train_throughput.py --shapes base-150M --variants packed --compile-mode max-autotune-no-cudagraphs \
             --json $OUT/levers_autotune.json" ;;
+    train_e2e) stage train_e2e 240 $PY docketbert/train.py yamls/base150m.yaml run_name=e2e tokenizer="$G/tok" \
+        model.init=null data.path="$G/mds" run_root=/tmp/e2e max_duration=120ba eval_interval=1000ba \
+        save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA
+      cp /tmp/e2e/e2e/run_info.json "$OUT/train_e2e_run_info.json" 2>/dev/null ;;
     infer_base) stage infer_base 160 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
         --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16 bf16+compile --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
@@ -75,6 +84,6 @@ run_stage() {
     *) echo "unknown stage $1" | tee -a "$LOG" ;;
   esac
 }
-for name in ${STAGES:-train_base infer_base downstream train_others infer_others}; do run_stage "$name"; done
+for name in ${STAGES:-train_levers train_e2e infer_others train_others infer_base}; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"
 grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== |finite" "$LOG" | tail -n 60
