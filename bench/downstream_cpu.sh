@@ -9,10 +9,8 @@ WORK=${1:-/tmp/docketbert-downstream}
 DATA=${2:-../shared/data}
 PY="uv run python"
 mkdir -p "$WORK"
-[ -f "$WORK/tok/tokenizer.json" ] || $PY data_prep/train_tokenizer.py --input "$DATA/docket_entries.jsonl.gz" \
-    --output "$WORK/tok" --vocab-size 4096
-$PY data_prep/to_mds.py --input "$DATA/docket_entries.jsonl.gz" --output "$WORK/mds" --tokenizer "$WORK/tok" \
-    --docket-key case --eval-fraction 0.05 --max-seq-len 256 --no-progress
+source bench/corpus.sh
+small_corpus "$PY" "$DATA/docket_entries.jsonl.gz" "$WORK/tok" "$WORK/mds"
 $PY docketbert/train.py yamls/tiny.yaml run_name=dapt-small tokenizer="$WORK/tok" data.path="$WORK/mds" \
     run_root="$WORK/runs" model.config.hidden_size=128 model.config.intermediate_size=256 max_duration=2ep \
     optimizer.lr=2e-3 eval_interval=1ep save_interval=1ep data.eval_subset_num_batches=null loggers.progress_bar=false

@@ -18,10 +18,8 @@ FT_EPOCHS=${FT_EPOCHS:-"20 4"}  # fine-tuning epochs: entry_type, citations
 DEVICE=${DEVICE:-gpu}
 EXTRA=${EXTRA:-}              # more train.py overrides (a CPU check: a smaller shape, fewer steps)
 mkdir -p "$WORK" "$RESULTS"
-[ -f "$TOK/tokenizer.json" ] || $PY data_prep/train_tokenizer.py --input "$DATA/docket_entries.jsonl.gz" \
-    --output "$TOK" --vocab-size 4096
-[ -f "$MDS/stats.json" ] || $PY data_prep/to_mds.py --input "$DATA/docket_entries.jsonl.gz" --output "$MDS" \
-    --tokenizer "$TOK" --docket-key case --eval-fraction 0.05 --max-seq-len 256 --no-progress
+source bench/corpus.sh
+small_corpus "$PY" "$DATA/docket_entries.jsonl.gz" "$TOK" "$MDS"
 $PY docketbert/train.py yamls/tiny.yaml run_name=dapt-gpu tokenizer="$TOK" data.path="$MDS" run_root="$WORK/runs" \
     model.config.hidden_size=256 model.config.intermediate_size=512 model.config.num_hidden_layers=8 \
     data.packing=true model.attn_implementation=sdpa global_train_batch_size=64 device_train_microbatch_size=64 \

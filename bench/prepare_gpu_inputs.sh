@@ -11,10 +11,8 @@ PY="uv run python"
 for d in /.gpu/ /.whl/; do grep -qxF "$d" .git/info/exclude 2>/dev/null || echo "$d" >> .git/info/exclude; done
 mkdir -p .gpu/data .whl
 cp "$DATA"/{docket_entries.jsonl.gz,entry_type.jsonl,entry_citations.jsonl,entry_category_flp.jsonl} .gpu/data/
-[ -f .gpu/tok/tokenizer.json ] || $PY data_prep/train_tokenizer.py --input .gpu/data/docket_entries.jsonl.gz \
-    --output .gpu/tok --vocab-size 4096
-[ -f .gpu/mds/stats.json ] || $PY data_prep/to_mds.py --input .gpu/data/docket_entries.jsonl.gz --output .gpu/mds \
-    --tokenizer .gpu/tok --docket-key case --eval-fraction 0.05 --max-seq-len 256 --no-progress
+source bench/corpus.sh
+small_corpus "$PY" .gpu/data/docket_entries.jsonl.gz .gpu/tok .gpu/mds
 # The GPU image has torch, transformers, numpy, tokenizers, pyyaml, rich, psutil ...; these are what it lacks.
 # zstd has no Python 3.12 wheel at uv.lock's version; its next patch release is taken instead.
 PACKAGES=(mosaicml mosaicml-cli mosaicml-streaming omegaconf coolname catalogue cramjam python-snappy brotli gql
