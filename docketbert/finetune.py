@@ -80,8 +80,7 @@ def load_config(yaml_path: Optional[str], overrides: dict[str, Any]) -> Finetune
         out = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as e:
         raise ValueError(f"bad finetune config: {e}".splitlines()[0]) from None
-    task_kind(out.task)
-    if out.balanced and task_kind(out.task) != "single":
+    if task_kind(out.task) != "single" and out.balanced:  # task_kind also rejects an unknown task
         raise ValueError(f"bad finetune config: balanced (class weights) is for entry_type, not {out.task}")
     if out.pooling not in (None, "cls", "mean"):
         raise ValueError(f"bad finetune config: pooling {out.pooling!r} is not one of cls, mean")
