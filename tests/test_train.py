@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def run_cli(args, log_path, **popen_kwargs):
                             stdout=log, stderr=subprocess.STDOUT, **popen_kwargs)
 
 
+def latest_batch(link: Path) -> int:
+    """The batch of the checkpoint latest-rank0.pt points at, 0 while there is none."""
+    if not link.is_symlink():
+        return 0
+    return int(re.search(r"-ba(\d+)-", os.readlink(link)).group(1))
+
+
 def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path):
     args = [str(TINY), *overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="50ba", save_interval="10ba",
                                   eval_interval="50ba", **{"loggers.console_log_interval": "1ba",
@@ -71,19 +79,24 @@ def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path
     checkpoints = tmp_path / "tiny" / "checkpoints"
     first = run_cli(args, tmp_path / "first.log")
     deadline = time.time() + 300
-    while not (checkpoints / "ep0-ba20-rank0.pt").exists():
+    latest = checkpoints / "latest-rank0.pt"
+    # Composer writes a checkpoint, then repoints latest-rank0.pt at it; resume starts after the one it names.
+    while latest_batch(latest) < 20:
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
         assert time.time() < deadline, "no checkpoint after 300 s"
         time.sleep(0.2)
     first.send_signal(signal.SIGKILL)
     first.wait()
+    resumed_from = latest_batch(latest)
+    assert 20 <= resumed_from < 50
     assert not (tmp_path / "tiny" / "metrics.json").exists()
 
     second = run_cli(args, tmp_path / "second.log")
     assert second.wait(timeout=600) == 0, (tmp_path / "second.log").read_text()[-3000:]
     log = (tmp_path / "second.log").read_text()
     assert "Autoresuming training from checkpoint" in log
-    assert "[batch=50/50]" in log and "[batch=1/50]" not in log and "[batch=15/50]" not in log
+    assert "[batch=50/50]" in log and f"[batch={resumed_from + 1}/50]" in log
+    assert "[batch=1/50]" not in log and f"[batch={resumed_from}/50]" not in log
     metrics = json.loads((tmp_path / "tiny" / "metrics.json").read_text())
     assert metrics["batches"] == 50 and metrics["samples"] == 800
     assert list((tmp_path / "tiny" / "wandb").rglob("*.wandb"))  # W&B logged offline, no account needed
