@@ -6,7 +6,7 @@ the pre-tokenized entries after one untimed warm-up pass (which also compiles, w
 `settings.extra["token_budget"]` overrides the per-device budget. A variant that fails reports the error instead of
 stopping the benchmark (the GPU variants are written without a GPU at hand).
 
-    FAST_VARIANTS: fast_exact   padded sorted batches, sdpa, fp32 (cpu) / packed rows, FlexAttention, fp32 (cuda)
+    FAST_VARIANTS: fast_exact   unpadded layout (docketbert.unpadded), fp32 (cpu) / packed rows, FlexAttention, fp32 (cuda)
                    fast_bf16    the same with bf16 weights (lossy)
                    fast_int8    dynamic int8 Linear layers, cpu only (lossy)
                    fast_onnx_int8  ONNX Runtime, dynamic int8, cpu only (lossy; export untimed)
@@ -68,12 +68,12 @@ def _guarded(fn: Callable) -> Callable:
 
 
 def _default(s) -> tuple[str, str]:
-    return ("packed", "flex_attention") if s.device.type == "cuda" else ("padded", "sdpa")
+    return ("packed", "flex_attention") if s.device.type == "cuda" else ("unpadded", "sdpa")
 
 
 @_guarded
 def fast_exact(source, entries, s):
-    """fast path, fp32 (cpu: padded sorted token-budget batches, sdpa; cuda: packed rows, FlexAttention)"""
+    """fast path, fp32 (cpu: unpadded layout, sorted token-budget batches; cuda: packed rows, FlexAttention)"""
     layout, attn = _default(s)
     return _time(_encoder(source, s, "exact", layout, attn), entries, fast_exact.__doc__, attn_implementation=attn)
 
@@ -90,7 +90,7 @@ def fast_int8(source, entries, s):
     """fast path, dynamic int8 Linear layers (cpu only, lossy)"""
     if s.device.type != "cpu":
         return {"label": "fast path, int8", "status": "skipped", "reason": "cpu only", "seconds": None}
-    return _time(_encoder(source, s, "int8", "padded", "sdpa"), entries, fast_int8.__doc__, attn_implementation="sdpa")
+    return _time(_encoder(source, s, "int8", "unpadded", "sdpa"), entries, fast_int8.__doc__, attn_implementation="sdpa")
 
 
 @_guarded
@@ -167,15 +167,15 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
                device: torch.device = torch.device("cpu"), seed_entries: int | None = None) -> dict[str, Any]:
     """Seconds from texts to CLS embeddings (on the host) for the seed protocol and each fast mode, best of `reps`,
     and each mode's CLS/mean cosine to the exact (fp32) fast path on the first 64 entries. A mode "M+compile" is
-    mode M with torch.compile, "M+padded" mode M on length-sorted padded batches with sdpa instead of
-    packed rows (cuda). `seed_entries`: time the seed protocol on the first N texts only and scale its
+    mode M with torch.compile, "M+padded" mode M on length-sorted padded batches with HF's sdpa
+    forward instead of packed rows (cuda) or the unpadded layout (cpu). `seed_entries`: time the seed protocol on the first N texts only and scale its
     seconds to all of them (recorded as such), to keep a GPU call short."""
     from docketbert.bench import resolve_model
 
     source = resolve_model(shape)
     cpu = torch.device("cpu")
     cuda = device.type == "cuda"
-    layout, attn = ("packed", "flex_attention") if cuda else ("padded", "sdpa")
+    layout, attn = ("packed", "flex_attention") if cuda else ("unpadded", "sdpa")
     out: dict[str, Any] = {"shape": shape, "entries": len(texts), "device": device.type, "variants": {}}
     seed_model = source.encoder("eager" if not cuda else "sdpa", device)
     seed_end_to_end(seed_model, tokenizer, texts[:2048] if cuda else texts[:32], device)  # warm-up
@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entries", type=int, help="the first N entries (default: 200 on cpu, 100000 on cuda, the "
                                                 "file repeated when shorter)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
-    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact bf16 int8 "
-                                               "onnx_int8; "
+    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact "
+                                               "exact+padded bf16 int8 int8+padded onnx_int8; "
                                                "cuda bf16+padded bf16 bf16+compile, with an fp32 reference on 64 entries; modes: exact bf16 int8 onnx "
                                                "onnx_int8)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    modes = args.modes or (["bf16+padded", "bf16", "bf16+compile"] if cuda else ["exact", "bf16", "int8", "onnx_int8"])
+    modes = args.modes or (["bf16+padded", "bf16", "bf16+compile"] if cuda else
+                           ["exact", "exact+padded", "bf16", "int8", "int8+padded", "onnx_int8"])
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     texts = read_texts(args.input, args.entries or (100_000 if cuda else 200))
     report = {"machine": machine_info(), "load_before": os.getloadavg(), "command": " ".join(sys.argv),

@@ -102,7 +102,7 @@ WRITERS = {".jsonl": JsonlWriter, ".npy": NpyWriter, ".parquet": ParquetWriter}
 # ---- the run -----------------------------------------------------------------------------------------------------
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from docketbert.inference import MODES, POOLINGS
+    from docketbert.inference import LAYOUTS, MODES, POOLINGS
 
     p = argparse.ArgumentParser(prog="python -m docketbert.infer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,6 +116,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mode", choices=MODES, default="exact",
                    help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
                         "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)")
+    p.add_argument("--layout", choices=LAYOUTS,
+                   help="batch layout for embeddings: unpadded (lean forward on real tokens; the CPU default for "
+                        "ModernBERT), padded (HF forward on sorted padded batches; the GPU default), packed (several "
+                        "entries per row, FlexAttention on GPU)")
     p.add_argument("--pooling", choices=POOLINGS, default="cls", help="embedding pooling (default cls)")
     p.add_argument("--text-key", default="text", help="JSONL key of the entry text (default text)")
     p.add_argument("--text-column", default="description", help="CSV column of the entry text (default description)")
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         enc = Encoder.from_pretrained(args.model_dir, device=args.device, mode=args.mode, pooling=args.pooling,
                                       max_length=args.max_length, token_budget=args.token_budget,
-                                      tokenizer=args.tokenizer)
+                                      tokenizer=args.tokenizer, layout=args.layout)
     except (FileNotFoundError, ValueError, OSError) as err:
         raise SystemExit(f"error: {err}")
     head = any(k in type(enc.model).__name__ for k in ("ForSequenceClassification", "ForTokenClassification"))

@@ -6,8 +6,12 @@
 
 The fast path: one batched call of the fast (Rust, multi-threaded) tokenizer, entries sorted by length and cut into
 token-budget batches (rows x longest row <= budget), results put back in input order.
-- layout "padded" (the default): sorted batches padded to their longest entry, HF attention (sdpa); the padding
-  left after sorting is small.
+- layout "unpadded" (the CPU default): `docketbert.unpadded`, a lean forward over the same weights that runs every
+  Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to its
+  longest entry, and the last layer on the [CLS] rows only when pooling is "cls". 1.1-1.3x faster than "padded" on
+  the CPU (BENCHMARKS.md); embeddings only (`predict` runs the HF model); not with onnx modes or compile.
+- layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
+  padding left after sorting is small.
 - layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
   BlockMasks on GPU skip every cross-entry and padding block), no padding computed. On an H200, uncompiled, it was
   1.75x slower than padded batches end to end (BENCHMARKS.md); with `compile=True` it is not measured yet.
@@ -32,7 +36,7 @@ import torch
 
 MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
-LAYOUTS = ("padded", "packed")
+LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
 PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
 
@@ -86,6 +90,13 @@ def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch
     raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
 
 
+def default_layout(model_type: str, device: torch.device, mode: str, compile: bool) -> str:
+    """unpadded for ModernBERT on the CPU (where it was measured fastest); padded elsewhere, for other
+    architectures, and for onnx modes or compile."""
+    lean = model_type == "modernbert" and device.type == "cpu" and not compile and not mode.startswith("onnx")
+    return "unpadded" if lean else "padded"
+
+
 def token_budget_batches(lengths: Sequence[int], budget: int, max_rows: int = 4096) -> list[list[int]]:
     """Indices sorted by length (longest first) cut into batches of rows x longest <= budget (one entry at least)."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
@@ -117,7 +128,7 @@ class Encoder:
                  onnx_fingerprint: str = ""):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
-        layout = layout or "padded"
+        layout = layout or default_layout(model.config.model_type, device, mode, compile)
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
         self.model, self.tokenizer, self.device = model, tokenizer, device
@@ -134,6 +145,13 @@ class Encoder:
 
             install_padding_safe_masks(model)
         self._encoder = getattr(model, model.base_model_prefix, model)
+        if layout == "unpadded":
+            if device.type != "cpu" or compile or mode.startswith("onnx"):
+                raise ValueError("layout unpadded is the CPU layout, without compile or onnx modes; "
+                                 "use padded or packed on a GPU")
+            from docketbert.unpadded import UnpaddedEncoder
+
+            self._unpadded = UnpaddedEncoder(self._encoder)
         if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
         if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `predict` keeps the torch model
@@ -167,7 +185,7 @@ class Encoder:
             raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         device = resolve_device(device)
         if layout is None:
-            layout = "padded"
+            layout = default_layout(AutoConfig.from_pretrained(model_dir).model_type, device, mode, compile)
         if attn_implementation is None:
             attn_implementation = "flex_attention" if (layout == "packed" and device.type == "cuda") else "sdpa"
         config = AutoConfig.from_pretrained(model_dir)
@@ -237,6 +255,8 @@ class Encoder:
     def _embed_batch(self, rows: list[list[int]]) -> torch.Tensor:
         """(len(rows), H) pooled embeddings for one batch of token-id rows."""
         n = len(rows)
+        if self.layout == "unpadded":
+            return self._unpadded(rows, self.pooling).float()
         if self.layout == "padded":
             ids, mask = self._padded(rows)
             hidden = self.encoder(input_ids=ids, attention_mask=mask)[0]

@@ -66,7 +66,7 @@ def reference(model_dir, texts, pooling="cls"):
     return torch.stack(out).numpy()
 
 
-@pytest.mark.parametrize("layout", ["padded", "packed"])
+@pytest.mark.parametrize("layout", ["unpadded", "padded", "packed"])
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_embed_equals_transformers_per_entry(model_dir, texts, layout, pooling):
     enc = Encoder.from_pretrained(model_dir, device="cpu", pooling=pooling, layout=layout, token_budget=200)
@@ -231,3 +231,12 @@ def test_packed_flex_attention_cpu(model_dir, texts):
     enc = Encoder.from_pretrained(model_dir, device="cpu", layout="packed", attn_implementation="flex_attention",
                                   token_budget=512)
     np.testing.assert_allclose(enc.embed(texts), reference(model_dir, texts), atol=1e-4)
+
+
+def test_default_layouts(model_dir):
+    """The CPU default is the lean unpadded forward; onnx modes fall back to padded; unpadded is refused where it
+    cannot run."""
+    assert Encoder.from_pretrained(model_dir, device="cpu").layout == "unpadded"
+    assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").layout == "unpadded"
+    with pytest.raises(ValueError, match="layout unpadded is the CPU layout"):
+        Encoder.from_pretrained(model_dir, device="cpu", mode="onnx", layout="unpadded")

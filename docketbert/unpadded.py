@@ -1,0 +1,120 @@
+"""A lean ModernBERT encoder forward on unpadded tokens, for inference (the CPU fast path's layout "unpadded").
+
+It runs the weights of a transformers `ModernBertModel` (fp32, bf16 or dynamic-int8 Linear layers alike) without
+transformers' per-call machinery, and computes no padding where it can be avoided:
+- embeddings, norms, every Linear layer and the GLU run on the (T, hidden) matrix of the batch's real tokens only;
+- attention runs per batch of length-sorted entries padded to the longest one (sorting leaves ~10% padding), with
+  a key-padding mask, plus ModernBERT's window |i - j| <= sliding_window on local layers when entries are longer
+  than the window. Short rows use matmul-softmax-matmul, which beats the CPU sdpa kernel at these lengths (a
+  ~1.5-2x faster attention at 88 tokens: BENCHMARKS.md); long rows use sdpa;
+- with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
+  and values still come from every token), and the final norm runs on those rows only.
+The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+MATMUL_ATTENTION_MAX_LEN = 128  # rows up to this long: matmul attention; longer: sdpa (measured on the CPU)
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class UnpaddedEncoder:
+    """Embeddings (B, hidden) of a batch of token-id rows through `model` (a transformers ModernBertModel)."""
+
+    def __init__(self, model: torch.nn.Module):
+        if getattr(model.config, "model_type", None) != "modernbert" or not hasattr(model, "rotary_emb"):
+            raise TypeError(f"layout unpadded runs a transformers ModernBertModel, not {type(model).__name__}")
+        self.model = model
+        config = model.config
+        self.heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // self.heads
+        self.window = config.sliding_window
+        self.layer_types = list(config.layer_types)
+        self.inv_freq = {t: getattr(model.rotary_emb, f"{t}_inv_freq") for t in set(self.layer_types)}
+        self.scale = self.head_dim ** -0.5
+
+    def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`)."""
+        out = {}
+        for layer_type, inv_freq in self.inv_freq.items():
+            freqs = positions[:, None].float() * inv_freq[None, :].float()
+            emb = torch.cat((freqs, freqs), dim=-1)
+            # (T, 1, 1, head_dim): broadcast over queries/keys and heads; rounded to the model's dtype and back
+            out[layer_type] = (emb.cos().to(dtype).float()[:, None, None, :], emb.sin().to(dtype).float()[:, None, None, :])
+        return out
+
+    def _masks(self, lengths: torch.Tensor, width: int, dtype: torch.dtype) -> dict[str, torch.Tensor | None]:
+        """Additive masks per layer type: keys past each row's length; on local layers also outside the window."""
+        keys = torch.arange(width)[None, :] < lengths[:, None]  # (B, L)
+        if bool(keys.all()):
+            full = None
+        else:
+            full = torch.zeros(keys.shape, dtype=dtype).masked_fill_(~keys, float("-inf"))[:, None, None, :]
+        local = full
+        if width > self.window + 1:
+            index = torch.arange(width)
+            band = (index[:, None] - index[None, :]).abs() <= self.window
+            band = torch.zeros((width, width), dtype=dtype).masked_fill_(~band, float("-inf"))[None, None]
+            local = band if full is None else full + band
+        return {"full_attention": full, "sliding_attention": local}
+
+    def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """q (B, H, Lq, D), k and v (B, H, L, D) -> (B, H, Lq, D)."""
+        if k.shape[2] > MATMUL_ATTENTION_MAX_LEN:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
+        scores = torch.matmul(q, k.transpose(-1, -2)).float() * self.scale
+        if mask is not None:
+            scores = scores + mask
+        return torch.matmul(scores.softmax(-1).to(v.dtype), v)
+
+    @torch.inference_mode()
+    def __call__(self, rows: Sequence[Sequence[int]], pooling: str = "cls") -> torch.Tensor:
+        """rows: token ids per entry ([CLS] ... [SEP]); returns (len(rows), hidden) in the model's dtype."""
+        model = self.model
+        n = len(rows)
+        lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+        width = int(lengths.max())
+        ids = torch.tensor([t for r in rows for t in r], dtype=torch.long)
+        starts = torch.cumsum(lengths, 0) - lengths  # flat index of each entry's first token ([CLS])
+        positions = torch.arange(len(ids)) - torch.repeat_interleave(starts, lengths)
+        slot = torch.repeat_interleave(torch.arange(n) * width, lengths) + positions  # flat token -> padded slot
+
+        hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
+        dtype = hidden.dtype
+        rotary = self._rotary(positions, dtype)
+        masks = self._masks(lengths, width, dtype=torch.float32)
+        last = len(model.layers) - 1
+        for index, layer in enumerate(model.layers):
+            layer_type = self.layer_types[index]
+            qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, self.heads, self.head_dim)
+            cos, sin = rotary[layer_type]
+            qk = qkv[:, :2].float()  # queries and keys rotated together, in fp32 as transformers does
+            padded = qkv.new_zeros((n * width, 3, self.heads, self.head_dim))  # zeros: masked keys stay finite
+            padded[slot, :2] = (qk * cos + _rotate_half(qk) * sin).to(dtype)
+            padded[slot, 2] = qkv[:, 2]
+            q, k, v = padded.view(n, width, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+            mask = masks[layer_type]
+            if index == last and pooling == "cls":  # only the [CLS] queries matter from here on
+                q, mask = q[:, :, :1], None if mask is None else mask[:, :, :1]
+                out = self._attention(q, k, v, mask).transpose(1, 2).reshape(n, -1)
+                hidden = hidden[starts] + layer.attn.Wo(out)
+            else:
+                out = self._attention(q, k, v, mask).transpose(1, 2).reshape(n * width, -1)[slot]
+                hidden = hidden + layer.attn.Wo(out)
+            gate_in, gate = layer.mlp.Wi(layer.mlp_norm(hidden)).chunk(2, dim=-1)
+            hidden = hidden + layer.mlp.Wo(layer.mlp.act(gate_in) * gate)
+        hidden = model.final_norm(hidden)
+        if pooling == "cls":
+            return hidden
+        owner = torch.repeat_interleave(torch.arange(n), lengths)
+        sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32).index_add_(0, owner, hidden.float())
+        return (sums / lengths[:, None]).to(dtype)
