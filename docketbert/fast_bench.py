@@ -168,7 +168,9 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
     """Seconds from texts to CLS embeddings (on the host) for the seed protocol and each fast mode, best of `reps`,
     and each mode's CLS/mean cosine to the exact (fp32) fast path on the first 64 entries. A mode "M+compile" is
     mode M with torch.compile, "M+padded" mode M on length-sorted padded batches with HF's sdpa
-    forward instead of packed rows (cuda) or the unpadded layout (cpu). `seed_entries`: time the seed protocol on the first N texts only and scale its
+    forward instead of packed rows (cuda) or the unpadded layout (cpu), "M+unpadded" mode M in the unpadded layout
+    (`docketbert.unpadded`; the cpu default, opt-in on cuda).
+    `seed_entries`: time the seed protocol on the first N texts only and scale its
     seconds to all of them (recorded as such), to keep a GPU call short."""
     from docketbert.bench import resolve_model
 
@@ -197,6 +199,8 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
         mode, *options = name.split("+")
         compiled = "compile" in options
         m_layout, m_attn = ("padded", "sdpa") if ("padded" in options or mode.startswith("onnx")) else (layout, attn)
+        if "unpadded" in options:
+            m_layout, m_attn = "unpadded", "sdpa"
         onnx = {"onnx_cache": onnx_dir.name} if mode.startswith("onnx") else {}  # one export for both poolings
         try:
             model = apply_mode(source.encoder(m_attn, cpu), mode, device).to(device)

@@ -9,7 +9,8 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "unpadded" (the CPU default): `docketbert.unpadded`, a lean forward over the same weights that runs every
   Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to its
   longest entry, and the last layer on the [CLS] rows only when pooling is "cls". 1.1-1.3x faster than "padded" on
-  the CPU (BENCHMARKS.md); embeddings only (`predict` runs the HF model); not with onnx modes or compile.
+  the CPU (BENCHMARKS.md); embeddings only (`predict` runs the HF model); not with onnx modes or compile. It also
+  runs on a GPU (opt-in there, not measured yet).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
 - layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
@@ -146,9 +147,8 @@ class Encoder:
             install_padding_safe_masks(model)
         self._encoder = getattr(model, model.base_model_prefix, model)
         if layout == "unpadded":
-            if device.type != "cpu" or compile or mode.startswith("onnx"):
-                raise ValueError("layout unpadded is the CPU layout, without compile or onnx modes; "
-                                 "use padded or packed on a GPU")
+            if compile or mode.startswith("onnx"):
+                raise ValueError("layout unpadded runs the torch model uncompiled: not with compile or onnx modes")
             from docketbert.unpadded import UnpaddedEncoder
 
             self._unpadded = UnpaddedEncoder(self._encoder)

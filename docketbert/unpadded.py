@@ -1,4 +1,5 @@
-"""A lean ModernBERT encoder forward on unpadded tokens, for inference (the CPU fast path's layout "unpadded").
+"""A lean ModernBERT encoder forward on unpadded tokens, for inference (layout "unpadded": the CPU default; on a GPU
+an opt-in candidate, not measured there yet).
 
 It runs the weights of a transformers `ModernBertModel` (fp32, bf16 or dynamic-int8 Linear layers alike) without
 transformers' per-call machinery, and computes no padding where it can be avoided:
@@ -70,6 +71,7 @@ class UnpaddedEncoder:
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """q (B, H, Lq, D), k and v (B, H, L, D) -> (B, H, Lq, D)."""
         if k.shape[2] > MATMUL_ATTENTION_MAX_LEN:
+            mask = None if mask is None else mask.to(q.dtype)  # sdpa wants the mask in the query's dtype
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         scores = torch.matmul(q, k.transpose(-1, -2)).float() * self.scale
         if mask is not None:
@@ -80,6 +82,7 @@ class UnpaddedEncoder:
     def __call__(self, rows: Sequence[Sequence[int]], pooling: str = "cls") -> torch.Tensor:
         """rows: token ids per entry ([CLS] ... [SEP]); returns (len(rows), hidden) in the model's dtype."""
         model = self.model
+        device = model.embeddings.tok_embeddings.weight.device
         n = len(rows)
         lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
         width = int(lengths.max())
@@ -87,11 +90,12 @@ class UnpaddedEncoder:
         starts = torch.cumsum(lengths, 0) - lengths  # flat index of each entry's first token ([CLS])
         positions = torch.arange(len(ids)) - torch.repeat_interleave(starts, lengths)
         slot = torch.repeat_interleave(torch.arange(n) * width, lengths) + positions  # flat token -> padded slot
+        masks = {t: None if m is None else m.to(device) for t, m in self._masks(lengths, width, torch.float32).items()}
+        ids, starts, positions, slot, lengths = (x.to(device) for x in (ids, starts, positions, slot, lengths))
 
         hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
         dtype = hidden.dtype
         rotary = self._rotary(positions, dtype)
-        masks = self._masks(lengths, width, dtype=torch.float32)
         last = len(model.layers) - 1
         for index, layer in enumerate(model.layers):
             layer_type = self.layer_types[index]
@@ -115,6 +119,6 @@ class UnpaddedEncoder:
         hidden = model.final_norm(hidden)
         if pooling == "cls":
             return hidden
-        owner = torch.repeat_interleave(torch.arange(n), lengths)
-        sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32).index_add_(0, owner, hidden.float())
+        owner = torch.repeat_interleave(torch.arange(n, device=device), lengths)
+        sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(0, owner, hidden.float())
         return (sums / lengths[:, None]).to(dtype)
