@@ -20,6 +20,8 @@ Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 qua
 only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
 batches; the export is cached in `<model_dir>/onnx/`; `docketbert.onnx_runtime`). Lossy modes are opt-in; their effect
 is measured in BENCHMARKS.md and bounded in tests. `predict` always runs the torch model.
+On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
+one, and keeps results on the device until the end (no synchronization per batch).
 Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
 `max_length - 1` tokens plus the final [SEP], and are counted (`counts`).
 """
@@ -39,6 +41,7 @@ MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
+TOKENIZE_CHUNK = 16384  # entries per tokenization chunk when tokenization overlaps the model (`Encoder.embed`)
 PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
 
 
@@ -140,6 +143,8 @@ class Encoder:
         self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
         self.counts = Counts()
         self.compiled = compile
+        self.overlap_tokenization = device.type == "cuda"  # see `embed`
+        self.tokenize_chunk = TOKENIZE_CHUNK
         self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
         if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
             from docketbert.packed_attention import install_padding_safe_masks
@@ -298,19 +303,43 @@ class Encoder:
 
     def embed(self, texts: Sequence[str | None]) -> np.ndarray:
         """(len(texts), hidden) float32 embeddings in input order (pooling "cls" or "mean" over all tokens of the
-        entry, [CLS]/[SEP] included, as ModernBERT's classifier_pooling="mean")."""
-        tok = self.tokenize(texts)
-        out = self.embed_ids(tok.ids)
-        self.counts.add(Counts(len(texts), tok.empty, tok.truncated, sum(map(len, tok.ids))))
-        return out
+        entry, [CLS]/[SEP] included, as ModernBERT's classifier_pooling="mean").
+
+        With `overlap_tokenization` (the default on a GPU) the texts go through in chunks of `tokenize_chunk`
+        entries, and a worker thread tokenizes the next chunk while the model runs the current one (the Rust
+        tokenizer releases the GIL); each chunk is sorted into batches on its own."""
+        texts = list(texts)
+        if not self.overlap_tokenization or len(texts) <= self.tokenize_chunk:
+            tok = self.tokenize(texts)
+            out = self.embed_ids(tok.ids)
+            self.counts.add(Counts(len(texts), tok.empty, tok.truncated, sum(map(len, tok.ids))))
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        size = self.tokenize_chunk
+        parts = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="docketbert-tokenize") as pool:
+            pending = pool.submit(self.tokenize, texts[:size])
+            for start in range(0, len(texts), size):
+                tok = pending.result()
+                if start + size < len(texts):
+                    pending = pool.submit(self.tokenize, texts[start + size: start + 2 * size])
+                parts.append(self._embed_ids(tok.ids))  # on the device: no synchronization per chunk
+                self.counts.add(Counts(len(tok.ids), tok.empty, tok.truncated, sum(map(len, tok.ids))))
+        return torch.cat(parts).cpu().numpy()
 
     def embed_ids(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """`embed` for rows already tokenized ([CLS] ... [SEP], at most max_length tokens each)."""
+        return self._embed_ids(ids).cpu().numpy()
+
+    def _embed_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
+        """(len(ids), hidden) float32 on the model's device, in input order. Results stay on the device until the
+        caller copies them, so the host queues the next batch while the GPU runs this one."""
         ids = [list(r) for r in ids]
-        out = np.zeros((len(ids), self.model.config.hidden_size), dtype=np.float32)
+        out = torch.empty((len(ids), self.model.config.hidden_size), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             for batch in self._batches(ids):
-                out[batch] = self._embed_batch([ids[i] for i in batch]).cpu().numpy()
+                out[torch.tensor(batch, device=self.device)] = self._embed_batch([ids[i] for i in batch])
         return out
 
     # ---- fine-tuned heads ----------------------------------------------------------------------------------------

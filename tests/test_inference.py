@@ -239,3 +239,13 @@ def test_default_layouts(model_dir):
     assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").layout == "unpadded"
     with pytest.raises(ValueError, match="layout unpadded runs the torch model uncompiled"):
         Encoder.from_pretrained(model_dir, device="cpu", mode="onnx", layout="unpadded")
+
+
+def test_overlapped_tokenization_keeps_order_and_counts(model_dir, texts):
+    """Chunks tokenized by a worker thread while the model runs (the GPU default) give the same embeddings and
+    counts as one tokenization call."""
+    whole = Encoder.from_pretrained(model_dir, device="cpu")
+    chunked = Encoder.from_pretrained(model_dir, device="cpu")
+    chunked.overlap_tokenization, chunked.tokenize_chunk = True, 7
+    np.testing.assert_allclose(chunked.embed(texts), whole.embed(texts), atol=1e-5)
+    assert chunked.counts == whole.counts and chunked.counts.empty == 2
