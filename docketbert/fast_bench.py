@@ -252,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--entries", type=int, help="the first N entries (default: 200 on cpu, 100000 on cuda, the "
                                                 "file repeated when shorter)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="default cpu")
-    p.add_argument("--modes", nargs="+", help="fast modes to time: M, M+compile or M+padded (default: cpu exact "
-                                               "exact+padded bf16 int8 int8+padded onnx_int8; "
-                                               "cuda bf16+padded bf16 bf16+compile, with an fp32 reference on 64 entries; modes: exact bf16 int8 onnx "
-                                               "onnx_int8)")
+    p.add_argument("--modes", nargs="+",
+                   help="fast modes to time: M, M+compile, M+padded or M+unpadded, M one of exact bf16 int8 onnx "
+                        "onnx_int8 (default: cpu exact exact+padded bf16 int8 int8+padded onnx_int8; cuda bf16+padded "
+                        "bf16+unpadded bf16+compile, with an fp32 reference on 64 entries)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
                                                      "it to --entries (recorded; keeps a GPU call short)")
     p.add_argument("--reps", type=int, default=1, help="timed repetitions per variant; the best is kept")
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    modes = args.modes or (["bf16+padded", "bf16", "bf16+compile"] if cuda else
+    modes = args.modes or (["bf16+padded", "bf16+unpadded", "bf16+compile"] if cuda else
                            ["exact", "exact+padded", "bf16", "int8", "int8+padded", "onnx_int8"])
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     texts = read_texts(args.input, args.entries or (100_000 if cuda else 200))

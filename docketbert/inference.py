@@ -189,11 +189,11 @@ class Encoder:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         device = resolve_device(device)
+        config = AutoConfig.from_pretrained(model_dir)
         if layout is None:
-            layout = default_layout(AutoConfig.from_pretrained(model_dir).model_type, device, mode, compile)
+            layout = default_layout(config.model_type, device, mode, compile)
         if attn_implementation is None:
             attn_implementation = "flex_attention" if (layout == "packed" and device.type == "cuda") else "sdpa"
-        config = AutoConfig.from_pretrained(model_dir)
         archs = " ".join(config.architectures or [])
         loader = AutoModel
         if "ForSequenceClassification" in archs:
@@ -344,11 +344,26 @@ class Encoder:
 
     # ---- fine-tuned heads ----------------------------------------------------------------------------------------
 
+    @torch.inference_mode()
+    def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:
+        """float32 logits on the host: (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads."""
+        model = self.model
+        if self.layout != "unpadded":
+            ids, mask = self._padded(rows)
+            return model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+        # transformers' ModernBertFor{Sequence,Token}Classification after the encoder: head, dropout, classifier
+        if token_level:
+            hidden = self._unpadded(rows, "none")
+            return _split_rows(model.classifier(model.head(hidden)).float().cpu(), rows)
+        pooled = self._unpadded(rows, model.config.classifier_pooling)
+        return model.classifier(model.head(pooled)).float().cpu()
+
     def predict(self, texts: Sequence[str | None]) -> list[dict[str, Any]]:
         """Sequence classification: {"label", "score", "probabilities": {label: p}} (multi-label exports with
         problem_type multi_label_classification: "labels" over 0.5 and sigmoid scores). Token classification:
         {"spans": [{"label", "start", "end", "text", "score"}]} with character offsets into the input text
-        (BIO tags merged into one span per entity). Input order kept; padded sorted batches, full HF forward."""
+        (BIO tags merged into one span per entity). Input order kept; sorted batches through the unpadded forward
+        and the head's own modules (layout unpadded), or the full HF forward on padded batches (other layouts)."""
         config = self.model.config
         archs = " ".join(config.architectures or [])
         token_level = "ForTokenClassification" in type(self.model).__name__
@@ -360,8 +375,7 @@ class Encoder:
         results: list[dict[str, Any]] = [{} for _ in clean]
         with torch.inference_mode():
             for batch in token_budget_batches([len(r) for r in tok.ids], self.token_budget):
-                ids, mask = self._padded([tok.ids[i] for i in batch])
-                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().cpu()
+                logits = self._head_logits([tok.ids[i] for i in batch], token_level)
                 for r, i in enumerate(batch):
                     if token_level:
                         n = len(tok.ids[i])
@@ -378,6 +392,16 @@ class Encoder:
                                       "probabilities": {id2label[j]: round(float(p[j]), 6) for j in range(len(p))}}
         self.counts.add(Counts(len(clean), tok.empty, tok.truncated, sum(map(len, tok.ids))))
         return results
+
+
+def _split_rows(flat: torch.Tensor, rows: Sequence[Sequence[int]]) -> torch.Tensor:
+    """(T, C) per-token values of consecutive rows -> (B, longest, C), zero past each row's end."""
+    out = flat.new_zeros((len(rows), max(len(r) for r in rows), flat.shape[-1]))
+    start = 0
+    for r, row in enumerate(rows):
+        out[r, : len(row)] = flat[start: start + len(row)]
+        start += len(row)
+    return out
 
 
 def _by_tokens(lengths: Sequence[int], budget: int) -> list[list[int]]:

@@ -80,7 +80,11 @@ class UnpaddedEncoder:
 
     @torch.inference_mode()
     def __call__(self, rows: Sequence[Sequence[int]], pooling: str = "cls") -> torch.Tensor:
-        """rows: token ids per entry ([CLS] ... [SEP]); returns (len(rows), hidden) in the model's dtype."""
+        """rows: token ids per entry ([CLS] ... [SEP]); returns (len(rows), hidden) in the model's dtype, pooled
+        "cls" or "mean", or with pooling "none" every token's final hidden state, (total tokens, hidden), row after
+        row."""
+        if pooling not in ("cls", "mean", "none"):
+            raise ValueError(f"unknown pooling {pooling!r}: cls, mean or none")
         model = self.model
         device = model.embeddings.tok_embeddings.weight.device
         n = len(rows)
@@ -117,7 +121,7 @@ class UnpaddedEncoder:
             gate_in, gate = layer.mlp.Wi(layer.mlp_norm(hidden)).chunk(2, dim=-1)
             hidden = hidden + layer.mlp.Wo(layer.mlp.act(gate_in) * gate)
         hidden = model.final_norm(hidden)
-        if pooling == "cls":
+        if pooling in ("cls", "none"):
             return hidden
         owner = torch.repeat_interleave(torch.arange(n, device=device), lengths)
         sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(0, owner, hidden.float())

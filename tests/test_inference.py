@@ -127,15 +127,18 @@ def test_batching_helpers():
     assert sorted(i for r in rows for i in r) == list(range(6)) and all(sum(lengths[i] for i in r) <= 45 for r in rows)
 
 
-def test_predict_sequence_classification(tmp_path, tokenizer_dir, texts):
+@pytest.mark.parametrize("layout", ["unpadded", "padded"])
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_predict_sequence_classification(tmp_path, tokenizer_dir, texts, layout, pooling):
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(1)
     labels = {0: "motion", 1: "order", 2: "notice"}
-    model = ModernBertForSequenceClassification(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}))
+    model = ModernBertForSequenceClassification(tiny_config(tok, id2label=labels, classifier_pooling=pooling,
+                                                            label2id={v: k for k, v in labels.items()}))
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     model.eval()
-    preds = Encoder.from_pretrained(tmp_path, device="cpu").predict(texts)
+    preds = Encoder.from_pretrained(tmp_path, device="cpu", layout=layout, token_budget=200).predict(texts)
     assert len(preds) == len(texts)
     with torch.no_grad():
         for text, pred in zip(texts, preds):
@@ -156,7 +159,16 @@ def test_predict_token_spans(tmp_path, tokenizer_dir, texts):
     model = ModernBertForTokenClassification(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}))
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
-    preds = Encoder.from_pretrained(tmp_path, device="cpu").predict(texts)
+    preds = Encoder.from_pretrained(tmp_path, device="cpu", token_budget=200).predict(texts)
+    # the unpadded forward (the CPU default) gives transformers' token logits, entry by entry
+    enc = Encoder.from_pretrained(tmp_path, device="cpu")
+    rows = enc.tokenize(texts).ids
+    got = enc._head_logits(rows, token_level=True)
+    model.eval()
+    with torch.no_grad():
+        for r, ids in enumerate(rows):
+            want = model(input_ids=torch.tensor([ids])).logits[0]
+            torch.testing.assert_close(got[r, : len(ids)], want, atol=1e-4, rtol=1e-4)
     assert len(preds) == len(texts) and preds[20]["spans"] == []  # the empty entry
     n_spans = 0
     for text, pred in zip(texts, preds):
