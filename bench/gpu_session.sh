@@ -2,7 +2,7 @@
 # Every GPU measurement of the throughput, inference and downstream issues in ONE call on a lent H100/H200, each
 # stage time-boxed against a global deadline, most important first, results written as they come. Stages:
 #   train_levers  packed base-150M toward 400k tokens/s: 128 rows of 512, 32 rows of 1024, compile mode
-#                 max-autotune-no-cudagraphs (levers_*.json)
+#                 max-autotune-no-cudagraphs, each with a 3-step profile: top ops, GPU busy fraction (levers_*.json)
 #   train_e2e     composer docketbert/train.py, base-150M shape from random weights, schema defaults (packing,
 #                 flex_attention and compile on auto), 120 steps (train_e2e_run_info.json, throughput in the log)
 #   infer_others  docketbert.fast_bench --device cuda for scratch-7M and sliced-large-10l-175M (infer_others.json)
@@ -63,11 +63,12 @@ run_stage() {
     train_seed) stage train_seed 90 $PY bench/train_throughput.py --variants seed \
         --shapes base-150M,scratch-7M,sliced-large-10l-175M --json "$OUT/train_seed.json" ;;
     train_levers) stage train_levers 300 bash -c "
-        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 128 --json $OUT/levers_rows128.json
-        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 32 --width 1024 \
+        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 128 --profile 3 \
+            --json $OUT/levers_rows128.json
+        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 32 --width 1024 --profile 3 \
             --json $OUT/levers_width1024.json
         $PY bench/train_throughput.py --shapes base-150M --variants packed --compile-mode max-autotune-no-cudagraphs \
-            --json $OUT/levers_autotune.json" ;;
+            --profile 3 --json $OUT/levers_autotune.json" ;;
     train_e2e) stage train_e2e 240 $PY docketbert/train.py yamls/base150m.yaml run_name=e2e tokenizer="$G/tok" \
         model.init=null data.path="$G/mds" run_root=/tmp/e2e max_duration=120ba eval_interval=1000ba \
         save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA

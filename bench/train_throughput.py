@@ -17,6 +17,7 @@ performance.md measured ~790 on the H200 matrix rate). Entry lengths: a lognorma
 
     python bench/train_throughput.py --json /tmp/train.json                       # GPU: all shapes, < 10 min
     python bench/train_throughput.py --device cpu --tiny --json /tmp/train_cpu.json
+    python bench/train_throughput.py --shapes base-150M --variants packed --profile 3 --json /tmp/profile.json
 """
 
 from __future__ import annotations
@@ -104,7 +105,32 @@ def packed_batches(lengths, steps, rows, width, vocab, rng):
         yield collate([[random_entry(int(n), vocab, rng) for n in row] for row in chunk])
 
 
-def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, compile_mode=None):
+def profile_steps(step, batches, device, sync, top: int = 25) -> dict:
+    """torch.profiler over `batches` (already timed once): the ops that took the most self time on the device (the
+    CPU without a GPU), and how much of the wall time the device was busy. A low busy fraction means the host
+    (Python, kernel launches, mask building) bounds the step, not the kernels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    sync()
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for batch in batches:
+            step(batch)
+        sync()
+    wall = time.perf_counter() - start
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = list(prof.key_averages())
+    busy = sum(getattr(e, key) for e in events) / 1e6
+    ranked = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:top]
+    return {"steps": len(batches), "wall_s": round(wall, 4), "clock": "device" if cuda else "cpu",
+            "busy_s": round(busy, 4), "busy_fraction": round(busy / wall, 4) if cuda else None,
+            "top": [{"op": e.key[:120], "self_s": round(getattr(e, key) / 1e6, 5), "calls": e.count,
+                     "share": round(getattr(e, key) / 1e6 / busy, 4) if busy else None} for e in ranked]}
+
+
+def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, compile_mode=None, profile=0):
     torch.manual_seed(0)
     hf = ModernBertForMaskedLM(config).to(device).train()
     wrapped = MaskedLMModel(hf) if name.startswith("packed") else None
@@ -145,7 +171,8 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     # padding query's sliding window holds only padding; bench/sdpa_padding_check.py): its time is still the recipe's.
     if name != "seed":
         assert torch.isfinite(loss), f"{name}: loss {loss}"
-    return {"steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
+    profiled = profile_steps(step, timed[:profile], device, sync) if profile else None
+    return {"profile": profiled, "steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
             "pad_fraction": 1 - tokens / capacity, "warmup_s": warm_s, "non_embedding_params": non_embedding,
             "flops_per_s": 6 * non_embedding * tokens / seconds, "final_loss": float(loss.detach()),
             "loss_finite": bool(torch.isfinite(loss))}
@@ -169,6 +196,9 @@ def main(argv=None) -> int:
     parser.add_argument("--attn", default=None, help="packed attention (default: flex_attention on GPU, sdpa on CPU)")
     parser.add_argument("--data", default=None, help="an MDS dir (to_mds.py output): entry lengths from its train")
     parser.add_argument("--peak-tflops", type=float, default=None, help="peak bf16 dense TFLOP/s (GPU default 989)")
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                        help="after timing, profile this many steps again (torch.profiler): top ops by device time "
+                             "and the device's busy fraction, in the JSON under each variant's 'profile'")
     parser.add_argument("--json", default=None, help="write the numbers here")
     args = parser.parse_args(argv)
 
@@ -220,7 +250,7 @@ def main(argv=None) -> int:
             try:
                 result = run_variant(variant, config, batches, device, bf16=cuda,
                                      compile_encoder=variant == "packed" and compile_packed, warmup=warmup,
-                                     compile_mode=args.compile_mode)
+                                     compile_mode=args.compile_mode, profile=args.profile)
                 result["mfu"] = result["flops_per_s"] / (peak * 1e12) if peak else None
             except Exception as err:  # one failing variant must not lose the others' numbers
                 traceback.print_exc()
