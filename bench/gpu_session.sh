@@ -14,7 +14,10 @@
 #   train_seed    the seed recipe alone, three shapes; sdpa_check: bench/sdpa_padding_check.py
 #   session.log   everything printed, with each stage's box, exit status and seconds
 # The default order runs what the 2026-11-26 H200 session left unmeasured first (BENCHMARKS.md has its numbers).
-# STAGES="a b ..." picks and orders the stages (default: the first five above).
+# STAGES="a b ..." picks and orders the stages; presets per issue, each sized for one ~500 s call (a session has 15
+# minutes of device time, machine start included): STAGES=training (issue 5: train_levers train_e2e train_others),
+# STAGES=inference (issue 6: infer_base infer_others), STAGES=downstream (issue 7). Default: training then inference
+# (the deadline skips what does not fit).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
 # bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
@@ -73,18 +76,24 @@ run_stage() {
         model.init=null data.path="$G/mds" run_root=/tmp/e2e max_duration=120ba eval_interval=1000ba \
         save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA
       cp /tmp/e2e/e2e/run_info.json "$OUT/train_e2e_run_info.json" 2>/dev/null ;;
-    infer_base) stage infer_base 160 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
-        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+compile --json "$OUT/infer_base.json" ;;
+    infer_base) stage infer_base 300 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
+        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+compile --profile-entries 10000 \
+        --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
         "$OUT" "$G/tok" "$G/mds" ;;
     train_others) stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
         --variants seed,dense,packed --json "$OUT/train_others.json" ;;
     infer_others) stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M \
         sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16 \
-        --json "$OUT/infer_others.json" ;;
+        --profile-entries 10000 --json "$OUT/infer_others.json" ;;
     *) echo "unknown stage $1" | tee -a "$LOG" ;;
   esac
 }
-for name in ${STAGES:-train_levers train_e2e infer_others train_others infer_base}; do run_stage "$name"; done
+case ${STAGES:-} in
+  training) STAGES="train_levers train_e2e train_others" ;;
+  inference) STAGES="infer_base infer_others" ;;
+  "") STAGES="train_levers train_e2e infer_base infer_others train_others" ;;
+esac
+for name in $STAGES; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"
 grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== |finite" "$LOG" | tail -n 60

@@ -163,15 +163,38 @@ def _progress(shape: str, what: str, seconds: float | None) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {shape} {what}" + (f": {seconds:.3f} s" if seconds else ""), flush=True)
 
 
+def profile_embed(enc: Encoder, texts: list[str], top: int = 20) -> dict[str, Any]:
+    """torch.profiler over `enc.embed(texts)`: the ops with the most self time on the device (the CPU without a GPU)
+    and, on a GPU, the fraction of the wall time it was busy (low: the host bounds the path)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = enc.device.type == "cuda"
+    _sync(enc.device)
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
+        enc.embed(texts)
+        _sync(enc.device)
+    wall = time.perf_counter() - start
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = list(prof.key_averages())
+    busy = sum(getattr(e, key) for e in events) / 1e6
+    ranked = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:top]
+    return {"entries": len(texts), "wall_s": round(wall, 4), "busy_s": round(busy, 4),
+            "busy_fraction": round(busy / wall, 4) if cuda else None,
+            "top": [{"op": e.key[:120], "self_s": round(getattr(e, key) / 1e6, 5), "calls": e.count} for e in ranked]}
+
+
 def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], reps: int = 1,
-               device: torch.device = torch.device("cpu"), seed_entries: int | None = None) -> dict[str, Any]:
+               device: torch.device = torch.device("cpu"), seed_entries: int | None = None,
+               profile_entries: int = 0) -> dict[str, Any]:
     """Seconds from texts to CLS embeddings (on the host) for the seed protocol and each fast mode, best of `reps`,
     and each mode's CLS/mean cosine to the exact (fp32) fast path on the first 64 entries. A mode "M+compile" is
     mode M with torch.compile, "M+padded" mode M on length-sorted padded batches with HF's sdpa
     forward instead of packed rows (cuda) or the unpadded layout (cpu), "M+unpadded" mode M in the unpadded layout
     (`docketbert.unpadded`; the cpu default, opt-in on cuda).
     `seed_entries`: time the seed protocol on the first N texts only and scale its
-    seconds to all of them (recorded as such), to keep a GPU call short."""
+    seconds to all of them (recorded as such), to keep a GPU call short. `profile_entries`: after timing, profile
+    each mode on the first N texts (`profile_embed`)."""
     from docketbert.bench import resolve_model
 
     source = resolve_model(shape)
@@ -215,12 +238,13 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
                 vectors = encs["cls"].embed(texts)
                 best = min(best, time.perf_counter() - start)
             pooled = {"cls": vectors[:64], "mean": encs["mean"].embed(probe)}
+            profiled = profile_embed(encs["cls"], texts[:profile_entries]) if profile_entries else None
         except Exception as err:  # noqa: BLE001 - recorded; the other variants still run
             out["variants"][f"fast_{name}"] = {"seconds": None, "error": f"{type(err).__name__}: {err}"[:300]}
             _progress(shape, f"fast_{name} failed: {err}"[:300], None)
             continue
         result = {"seconds": round(best, 4), "token_budget": encs["cls"].token_budget, "layout": m_layout,
-                  "attn_implementation": m_attn}
+                  "attn_implementation": m_attn, "profile": profiled}
         _progress(shape, f"fast_{name}", best)
         if mode == "exact" and not options and not reference:
             reference = pooled
@@ -258,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                         "bf16+unpadded bf16+compile, with an fp32 reference on 64 entries)")
     p.add_argument("--seed-entries", type=int, help="time the seed protocol on the first N entries only and scale "
                                                      "it to --entries (recorded; keeps a GPU call short)")
+    p.add_argument("--profile-entries", type=int, default=0, metavar="N",
+                   help="after timing, profile each fast mode on the first N entries (torch.profiler): top ops by "
+                        "device time and, on a GPU, its busy fraction (in the JSON)")
     p.add_argument("--reps", type=int, default=1, help="timed repetitions per variant; the best is kept")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--json", help="also write the results here")
@@ -278,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine_info(), "load_before": os.getloadavg(), "command": " ".join(sys.argv),
               "results": []}
     for shape in args.shape:
-        r = end_to_end(shape, texts, tokenizer, modes, args.reps, device, args.seed_entries)
+        r = end_to_end(shape, texts, tokenizer, modes, args.reps, device, args.seed_entries, args.profile_entries)
         report["results"].append(r)
         for name, v in r["variants"].items():
             if not v.get("seconds"):
