@@ -40,6 +40,7 @@ from docketbert.data import IGNORE_INDEX, MLMCollator, mask_tokens  # noqa: E402
 from docketbert.model import MaskedLMModel  # noqa: E402
 from docketbert.packing import PackedMLMCollator, best_fit_decreasing  # noqa: E402
 from docketbert.inference_bench import synthetic_lengths  # noqa: E402
+from docketbert.profiling import profile_run  # noqa: E402
 from docketbert.shapes import SEED_SHAPES  # noqa: E402
 
 # The seed's shapes (docketbert/shapes.py) that the throughput study covers.
@@ -105,31 +106,6 @@ def packed_batches(lengths, steps, rows, width, vocab, rng):
         yield collate([[random_entry(int(n), vocab, rng) for n in row] for row in chunk])
 
 
-def profile_steps(step, batches, device, sync, top: int = 25) -> dict:
-    """torch.profiler over `batches` (already timed once): the ops that took the most self time on the device (the
-    CPU without a GPU), and how much of the wall time the device was busy. A low busy fraction means the host
-    (Python, kernel launches, mask building) bounds the step, not the kernels."""
-    from torch.profiler import ProfilerActivity, profile
-
-    cuda = device.type == "cuda"
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    sync()
-    start = time.perf_counter()
-    with profile(activities=activities) as prof:
-        for batch in batches:
-            step(batch)
-        sync()
-    wall = time.perf_counter() - start
-    key = "self_device_time_total" if cuda else "self_cpu_time_total"
-    events = list(prof.key_averages())
-    busy = sum(getattr(e, key) for e in events) / 1e6
-    ranked = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:top]
-    return {"steps": len(batches), "wall_s": round(wall, 4), "clock": "device" if cuda else "cpu",
-            "busy_s": round(busy, 4), "busy_fraction": round(busy / wall, 4) if cuda else None,
-            "top": [{"op": e.key[:120], "self_s": round(getattr(e, key) / 1e6, 5), "calls": e.count,
-                     "share": round(getattr(e, key) / 1e6 / busy, 4) if busy else None} for e in ranked]}
-
-
 def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, compile_mode=None, profile=0):
     torch.manual_seed(0)
     hf = ModernBertForMaskedLM(config).to(device).train()
@@ -171,7 +147,9 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     # padding query's sliding window holds only padding; bench/sdpa_padding_check.py): its time is still the recipe's.
     if name != "seed":
         assert torch.isfinite(loss), f"{name}: loss {loss}"
-    profiled = profile_steps(step, timed[:profile], device, sync) if profile else None
+    profiled = None
+    if profile:  # the first timed steps again, under torch.profiler
+        profiled = {"steps": len(timed[:profile]), **profile_run(lambda: [step(b) for b in timed[:profile]], device)}
     return {"profile": profiled, "steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
             "pad_fraction": 1 - tokens / capacity, "warmup_s": warm_s, "non_embedding_params": non_embedding,
             "flops_per_s": 6 * non_embedding * tokens / seconds, "final_loss": float(loss.detach()),

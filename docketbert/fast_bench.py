@@ -163,27 +163,6 @@ def _progress(shape: str, what: str, seconds: float | None) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {shape} {what}" + (f": {seconds:.3f} s" if seconds else ""), flush=True)
 
 
-def profile_embed(enc: Encoder, texts: list[str], top: int = 20) -> dict[str, Any]:
-    """torch.profiler over `enc.embed(texts)`: the ops with the most self time on the device (the CPU without a GPU)
-    and, on a GPU, the fraction of the wall time it was busy (low: the host bounds the path)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    cuda = enc.device.type == "cuda"
-    _sync(enc.device)
-    start = time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
-        enc.embed(texts)
-        _sync(enc.device)
-    wall = time.perf_counter() - start
-    key = "self_device_time_total" if cuda else "self_cpu_time_total"
-    events = list(prof.key_averages())
-    busy = sum(getattr(e, key) for e in events) / 1e6
-    ranked = sorted(events, key=lambda e: getattr(e, key), reverse=True)[:top]
-    return {"entries": len(texts), "wall_s": round(wall, 4), "busy_s": round(busy, 4),
-            "busy_fraction": round(busy / wall, 4) if cuda else None,
-            "top": [{"op": e.key[:120], "self_s": round(getattr(e, key) / 1e6, 5), "calls": e.count} for e in ranked]}
-
-
 def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], reps: int = 1,
                device: torch.device = torch.device("cpu"), seed_entries: int | None = None,
                profile_entries: int = 0) -> dict[str, Any]:
@@ -194,7 +173,7 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
     (`docketbert.unpadded`; the cpu default, opt-in on cuda).
     `seed_entries`: time the seed protocol on the first N texts only and scale its
     seconds to all of them (recorded as such), to keep a GPU call short. `profile_entries`: after timing, profile
-    each mode on the first N texts (`profile_embed`)."""
+    each mode on the first N texts (`docketbert.profiling`)."""
     from docketbert.bench import resolve_model
 
     source = resolve_model(shape)
@@ -238,7 +217,12 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
                 vectors = encs["cls"].embed(texts)
                 best = min(best, time.perf_counter() - start)
             pooled = {"cls": vectors[:64], "mean": encs["mean"].embed(probe)}
-            profiled = profile_embed(encs["cls"], texts[:profile_entries]) if profile_entries else None
+            profiled = None
+            if profile_entries:
+                from docketbert.profiling import profile_run
+
+                profiled = {"entries": profile_entries,
+                            **profile_run(lambda: encs["cls"].embed(texts[:profile_entries]), device)}
         except Exception as err:  # noqa: BLE001 - recorded; the other variants still run
             out["variants"][f"fast_{name}"] = {"seconds": None, "error": f"{type(err).__name__}: {err}"[:300]}
             _progress(shape, f"fast_{name} failed: {err}"[:300], None)

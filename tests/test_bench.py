@@ -121,3 +121,14 @@ def test_cli_on_a_shape_and_an_exported_model(tmp_path, mds_dir):
     bad = subprocess.run([sys.executable, "-m", "docketbert.bench", "no-such-shape"], cwd=REPO,
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "neither a model directory nor a known shape" in bad.stderr
+
+
+def test_profile_run_names_the_ops_that_took_the_time():
+    from docketbert.profiling import profile_run
+
+    a = torch.randn(256, 256)
+    result = profile_run(lambda: [a @ a for _ in range(5)], torch.device("cpu"), top=5)
+    assert result["clock"] == "cpu" and 0 < result["busy_s"] and 0 < result["wall_s"]
+    top = {row["op"]: row for row in result["top"]}
+    assert "aten::mm" in top and top["aten::mm"]["calls"] == 5
+    assert abs(sum(row["share"] for row in result["top"]) - 1) < 0.5  # the top ops hold most of the time
