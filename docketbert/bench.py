@@ -86,6 +86,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m docketbert.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODEL", help="exported model directory or seed shape name")
+    p.add_argument("--shape", nargs="+", action="extend", default=[], metavar="NAME",
+                   help="seed shapes with random weights (the same as naming them as MODEL; --list shows them)")
     p.add_argument("--device", choices=["cuda", "cpu"], default=None, help="default: cuda when available")
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--entries", type=int, help="entries to time (default: 100000 on cuda, 200 on cpu)")
@@ -99,6 +101,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic entries")
     p.add_argument("--list", action="store_true", help="list the named shapes and exit")
     args = p.parse_args(argv)
+    unknown = [name for name in args.shape if name not in SHAPES]
+    if unknown:
+        p.error(f"unknown --shape {', '.join(unknown)}; one of {', '.join(SHAPES)}")
+    args.models = [*args.models, *args.shape]
     if not args.models and not args.list:
         p.error("give at least one MODEL (or --list)")
     if args.entries is not None and args.entries < 1:

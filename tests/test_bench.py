@@ -132,3 +132,13 @@ def test_profile_run_names_the_ops_that_took_the_time():
     top = {row["op"]: row for row in result["top"]}
     assert "aten::mm" in top and top["aten::mm"]["calls"] == 5
     assert abs(sum(row["share"] for row in result["top"]) - 1) < 0.5  # the top ops hold most of the time
+
+
+def test_shape_flag_names_seed_shapes():
+    """The issue's form `python -m docketbert.bench --device cpu --shape base-150M --json out.json`."""
+    from docketbert.bench import parse_args
+
+    args = parse_args(["--device", "cpu", "--shape", "base-150M", "scratch-7M", "--json", "out.json"])
+    assert args.models == ["base-150M", "scratch-7M"] and args.device == "cpu"
+    with pytest.raises(SystemExit):
+        parse_args(["--shape", "base-151M"])
