@@ -77,7 +77,8 @@ def peak(mode: str, size: int, repeats: int) -> dict:
         a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
         seconds = best_seconds(lambda: torch.mm(a, b), repeats)
         kernel = "torch.mm"
-    return {"kernel": kernel, "size": size, "seconds": round(seconds, 5), "gops": round(2 * size ** 3 / seconds / 1e9, 1)}
+    return {"kernel": kernel, "size": size, "seconds": round(seconds, 5),
+            "gops": round(2 * size ** 3 / seconds / 1e9, 1)}
 
 
 def linears(shape: str, mode: str, tokens: int, budget: int, repeats: int) -> dict:
@@ -88,7 +89,8 @@ def linears(shape: str, mode: str, tokens: int, budget: int, repeats: int) -> di
         x = torch.randn(budget, n_in, dtype=dtype)
         with torch.inference_mode():
             seconds = best_seconds(lambda: layer(x), repeats)
-        per_layer[name] = {"seconds_per_batch": round(seconds, 6), "gops": round(2 * budget * n_in * n_out / seconds / 1e9, 1)}
+        per_layer[name] = {"seconds_per_batch": round(seconds, 6),
+                           "gops": round(2 * budget * n_in * n_out / seconds / 1e9, 1)}
         ops += 2 * n_in * n_out
     batch_seconds = sum(v["seconds_per_batch"] for v in per_layer.values())
     floor = batch_seconds * layers * tokens / budget

@@ -150,8 +150,8 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     profiled = None
     if profile:  # the first timed steps again, under torch.profiler
         profiled = {"steps": len(timed[:profile]), **profile_run(lambda: [step(b) for b in timed[:profile]], device)}
-    return {"profile": profiled, "steps": len(timed), "real_tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
-            "pad_fraction": 1 - tokens / capacity, "warmup_s": warm_s, "non_embedding_params": non_embedding,
+    return {"profile": profiled, "steps": len(timed), "real_tokens": tokens, "seconds": seconds,
+            "tokens_per_s": tokens / seconds, "pad_fraction": 1 - tokens / capacity, "warmup_s": warm_s, "non_embedding_params": non_embedding,
             "flops_per_s": 6 * non_embedding * tokens / seconds, "final_loss": float(loss.detach()),
             "loss_finite": bool(torch.isfinite(loss))}
 

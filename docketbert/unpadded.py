@@ -29,7 +29,8 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 class UnpaddedEncoder:
-    """Embeddings (B, hidden) of a batch of token-id rows through `model` (a transformers ModernBertModel)."""
+    """Pooled embeddings (B, hidden), or every token's hidden state, of a batch of token-id rows through `model` (a
+    transformers ModernBertModel)."""
 
     def __init__(self, model: torch.nn.Module):
         if getattr(model.config, "model_type", None) != "modernbert" or not hasattr(model, "rotary_emb"):
