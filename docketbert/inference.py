@@ -9,8 +9,8 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "unpadded" (the CPU default): `docketbert.unpadded`, a lean forward over the same weights that runs every
   Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to its
   longest entry, and the last layer on the [CLS] rows only when pooling is "cls". 1.1-1.3x faster than "padded" on
-  the CPU (BENCHMARKS.md); embeddings only (`predict` runs the HF model); not with onnx modes or compile. It also
-  runs on a GPU (opt-in there, not measured yet).
+  the CPU (BENCHMARKS.md); `predict` runs a fine-tuned head's own modules after it. Not with onnx modes or
+  compile. It also runs on a GPU (opt-in there, not measured yet).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
 - layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
@@ -19,7 +19,7 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
 only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
 batches; the export is cached in `<model_dir>/onnx/`; `docketbert.onnx_runtime`). Lossy modes are opt-in; their effect
-is measured in BENCHMARKS.md and bounded in tests. `predict` always runs the torch model.
+is measured in BENCHMARKS.md and bounded in tests. `predict` always runs the torch model (onnx modes included).
 On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
 one, and keeps results on the device until the end (no synchronization per batch).
 Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
