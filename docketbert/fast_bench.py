@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from docketbert.cpu_memory import keep_freed_memory
 from docketbert.inference import Encoder, apply_mode
 
 
@@ -282,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    if not cuda:  # before any variant runs, so the seed protocol gets the same allocator settings
+        keep_freed_memory()
     modes = args.modes or (["bf16+padded", "bf16+unpadded", "bf16+compile"] if cuda else
                            ["exact", "exact+padded", "bf16", "int8", "int8+padded", "onnx_int8"])
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)

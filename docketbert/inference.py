@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from docketbert.cpu_memory import keep_freed_memory
+
 MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
@@ -145,6 +147,9 @@ class Encoder:
         self.compiled = compile
         self.overlap_tokenization = device.type == "cuda"  # see `embed`
         self.tokenize_chunk = TOKENIZE_CHUNK
+        if device.type == "cpu":
+            keep_freed_memory()  # docketbert.cpu_memory: no page faults on memory every batch reuses
+        self._rust_tokenizer = None  # see `_encode_ids`
         self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
         if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
             from docketbert.packed_attention import install_padding_safe_masks
@@ -216,12 +221,17 @@ class Encoder:
     # ---- tokenization ------------------------------------------------------------------------------------------
 
     def tokenize(self, texts: Sequence[str | None], offsets: bool = False) -> Tokenized:
-        """One batched fast-tokenizer call (parallel in Rust); truncation keeps the final special token."""
+        """One batched fast-tokenizer call (parallel in Rust); truncation keeps the final special token. Without
+        offsets the Rust tokenizer is called directly (`encode_batch_fast`, no offsets computed): the same ids as
+        the transformers call, ~1.3x faster on 100k entries (BENCHMARKS.md)."""
         clean = ["" if t is None else str(t) for t in texts]
-        enc = self.tokenizer(clean, add_special_tokens=True, truncation=True, max_length=self.max_length + 1,
-                             return_offsets_mapping=offsets, return_attention_mask=False,
-                             return_token_type_ids=False)
-        ids, offs = enc["input_ids"], enc["offset_mapping"] if offsets else None
+        if offsets:
+            enc = self.tokenizer(clean, add_special_tokens=True, truncation=True, max_length=self.max_length + 1,
+                                 return_offsets_mapping=True, return_attention_mask=False,
+                                 return_token_type_ids=False)
+            ids, offs = enc["input_ids"], enc["offset_mapping"]
+        else:
+            ids, offs = self._encode_ids(clean), None
         truncated = 0
         for i, row in enumerate(ids):
             if len(row) > self.max_length:
@@ -231,6 +241,18 @@ class Encoder:
                     offs[i] = offs[i][: self.max_length - 1] + offs[i][-1:]
         empty = sum(1 for t in clean if not t.strip())
         return Tokenized(ids, offs, empty, truncated)
+
+    def _encode_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids through a private copy of the Rust tokenizer, truncated as the transformers call above."""
+        if self._rust_tokenizer is None:
+            from tokenizers import Tokenizer
+
+            rust = Tokenizer.from_str(self.tokenizer.backend_tokenizer.to_str())
+            rust.no_padding()
+            rust.enable_truncation(self.max_length + 1, direction=getattr(self.tokenizer, "truncation_side", "right"))
+            self._rust_tokenizer = rust
+        encode = getattr(self._rust_tokenizer, "encode_batch_fast", self._rust_tokenizer.encode_batch)
+        return [e.ids for e in encode(texts, add_special_tokens=True)]
 
     # ---- forward -----------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import torch
 import transformers
 from transformers import ModernBertConfig, ModernBertModel
 
+from docketbert import cpu_memory
 from docketbert.data import pad_rows
 
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
@@ -254,4 +255,4 @@ def machine_info() -> dict[str, Any]:
             "gpu_count": torch.cuda.device_count() if gpu else 0,
             "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "torch_threads": torch.get_num_threads(),
             "torch": str(torch.__version__), "transformers": transformers.__version__,
-            "cuda": torch.version.cuda, "python": platform.python_version()}
+            "cuda": torch.version.cuda, "python": platform.python_version(), "malloc_tuned": cpu_memory.tuned()}

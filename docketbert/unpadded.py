@@ -6,8 +6,9 @@ transformers' per-call machinery, and computes no padding where it can be avoide
 - embeddings, norms, every Linear layer and the GLU run on the (T, hidden) matrix of the batch's real tokens only;
 - attention runs per batch of length-sorted entries padded to the longest one (sorting leaves ~10% padding), with
   a key-padding mask, plus ModernBERT's window |i - j| <= sliding_window on local layers when entries are longer
-  than the window. Short rows use matmul-softmax-matmul, which beats the CPU sdpa kernel at these lengths (a
-  ~1.5-2x faster attention at 88 tokens: BENCHMARKS.md); long rows use sdpa;
+  than the window. Rows up to MATMUL_ATTENTION_MAX_LEN tokens use matmul-softmax-matmul, a few rows at a time so
+  that a chunk's scores stay under SCORE_CHUNK elements; it beats the CPU sdpa kernel at docket-entry lengths
+  (BENCHMARKS.md). Longer rows use sdpa. The softmax scale is folded into the queries' rotary tables;
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
 The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
@@ -20,12 +21,27 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-MATMUL_ATTENTION_MAX_LEN = 128  # rows up to this long: matmul attention; longer: sdpa (measured on the CPU)
+# Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (an int: every dtype).
+# Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256
+# tokens (1-5% end to end); in fp32 (modes exact and int8) sdpa is level or faster above 128.
+MATMUL_ATTENTION_MAX_LEN: int | dict[torch.dtype, int] = {torch.float32: 128, torch.bfloat16: 256}
+# Matmul attention runs on chunks of rows with at most this many scores (rows x heads x queries x keys): larger
+# score tensors fall out of cache, and without docketbert.cpu_memory's tuning they cost page faults on every call
+# (a 7-row batch of 290-token rows, 4 heads, bf16: 9 ms whole against 3 ms with sdpa; BENCHMARKS.md).
+SCORE_CHUNK = 1 << 21
 
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """softmax(q k^T + mask) v with the softmax in fp32 (q already scaled; the mask fp32, additive)."""
+    scores = torch.matmul(q, k.transpose(-1, -2))
+    if mask is not None:
+        scores = scores.add_(mask) if scores.dtype == mask.dtype else scores + mask  # bf16 scores + fp32 -> fp32
+    return torch.matmul(torch.softmax(scores, -1, dtype=torch.float32).to(v.dtype), v)
 
 
 class UnpaddedEncoder:
@@ -45,13 +61,16 @@ class UnpaddedEncoder:
         self.scale = self.head_dim ** -0.5
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`)."""
+        """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`), shaped
+        (T, 2, 1, head_dim) for queries and keys; the queries' half carries the softmax scale."""
+        scale = torch.tensor([self.scale, 1.0], device=positions.device)[None, :, None, None]
         out = {}
         for layer_type, inv_freq in self.inv_freq.items():
             freqs = positions[:, None].float() * inv_freq[None, :].float()
             emb = torch.cat((freqs, freqs), dim=-1)
-            # (T, 1, 1, head_dim): broadcast over queries/keys and heads; rounded to the model's dtype and back
-            out[layer_type] = (emb.cos().to(dtype).float()[:, None, None, :], emb.sin().to(dtype).float()[:, None, None, :])
+            # rounded to the model's dtype and back, as transformers does, then broadcast over the heads
+            cos, sin = (x.to(dtype).float()[:, None, None, :] for x in (emb.cos(), emb.sin()))
+            out[layer_type] = (cos * scale, sin * scale)
         return out
 
     def _masks(self, lengths: torch.Tensor, width: int, dtype: torch.dtype) -> dict[str, torch.Tensor | None]:
@@ -70,14 +89,20 @@ class UnpaddedEncoder:
         return {"full_attention": full, "sliding_attention": local}
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """q (B, H, Lq, D), k and v (B, H, L, D) -> (B, H, Lq, D)."""
-        if k.shape[2] > MATMUL_ATTENTION_MAX_LEN:
+        """q (B, H, Lq, D), already scaled; k and v (B, H, L, D); mask (B or 1, 1, Lq or 1, L) -> (B, H, Lq, D)."""
+        n, heads, queries, width = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
+        limit = MATMUL_ATTENTION_MAX_LEN
+        if width > (limit if isinstance(limit, int) else limit.get(q.dtype, 128)):
             mask = None if mask is None else mask.to(q.dtype)  # sdpa wants the mask in the query's dtype
-            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
-        scores = torch.matmul(q, k.transpose(-1, -2)).float() * self.scale
-        if mask is not None:
-            scores = scores + mask
-        return torch.matmul(scores.softmax(-1).to(v.dtype), v)
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
+        rows = max(1, SCORE_CHUNK // (heads * queries * width))
+        if rows >= n:
+            return _matmul_attention(q, k, v, mask)
+        parts = []
+        for i in range(0, n, rows):
+            part_mask = None if mask is None else mask[i:i + rows] if mask.shape[0] > 1 else mask
+            parts.append(_matmul_attention(q[i:i + rows], k[i:i + rows], v[i:i + rows], part_mask))
+        return torch.cat(parts)
 
     @torch.inference_mode()
     def __call__(self, rows: Sequence[Sequence[int]], pooling: str = "cls") -> torch.Tensor:

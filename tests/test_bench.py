@@ -142,3 +142,38 @@ def test_shape_flag_names_seed_shapes():
     assert args.models == ["base-150M", "scratch-7M"] and args.device == "cpu"
     with pytest.raises(SystemExit):
         parse_args(["--shape", "base-151M"])
+
+
+def test_cpu_attention_settings_agree_and_are_timed(tmp_path, tokenizer_dir, shared_data):
+    """bench/cpu_attention.py: every setting gives the same embeddings as the first (fp32), each gets a time and a
+    ratio, and the module's settings are restored afterwards."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import cpu_attention
+
+    from docketbert import unpadded
+
+    saved = unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK
+    out = tmp_path / "attention.json"
+    cpu_attention.main(["--shape", "scratch-7M", "--modes", "exact", "--settings", "128:inf", "256:4k", "8:inf",
+                        "--tokenizer", str(tokenizer_dir), "--input", str(shared_data / "docket_entries.jsonl.gz"),
+                        "--entries", "24", "--reps", "1", "--json", str(out)])
+    rows = json.loads(out.read_text())["results"]["scratch-7M exact"]
+    assert list(rows) == ["128:inf", "256:4k", "8:inf"] and rows["128:inf"]["speedup"] == 1.0
+    assert all(r["seconds"] > 0 and r["max_abs_diff_vs_first"] < 1e-4 for r in rows.values())
+    assert (unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK) == saved
+    assert cpu_attention.parse_setting("256:2M") == (256, 2 << 20)
+    with pytest.raises(Exception, match="MAX_LEN:CHUNK"):
+        cpu_attention.parse_setting("256")
+
+
+def test_tokenize_speed_compares_equal_ids(tmp_path, tokenizer_dir, shared_data):
+    """bench/tokenize_speed.py checks both tokenization paths give the same ids (truncated ones included) and
+    times them."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import tokenize_speed
+
+    result = tokenize_speed.main(["--tokenizer", str(tokenizer_dir), "--input",
+                                  str(shared_data / "docket_entries.jsonl.gz"), "--entries", "300",
+                                  "--max-length", "32", "--reps", "1"])
+    assert result["entries"] == 300 and result["speedup"] > 0
+    assert all(v > 0 for v in result["seconds"].values())

@@ -261,3 +261,14 @@ def test_overlapped_tokenization_keeps_order_and_counts(model_dir, texts):
     chunked.overlap_tokenization, chunked.tokenize_chunk = True, 7
     np.testing.assert_allclose(chunked.embed(texts), whole.embed(texts), atol=1e-5)
     assert chunked.counts == whole.counts and chunked.counts.empty == 2
+
+
+def test_direct_rust_tokenization_equals_the_transformers_call(model_dir, texts):
+    """Embeddings tokenize through the Rust tokenizer directly; ids, truncation and counts equal the transformers
+    call with offsets (which `predict` for spans uses)."""
+    enc = Encoder.from_pretrained(model_dir, device="cpu")
+    fast, with_offsets = enc.tokenize(texts), enc.tokenize(texts, offsets=True)
+    assert fast.ids == with_offsets.ids and fast.offsets is None and with_offsets.offsets is not None
+    assert (fast.empty, fast.truncated) == (with_offsets.empty, with_offsets.truncated) == (2, fast.truncated)
+    assert fast.truncated >= 1 and max(map(len, fast.ids)) == MAX_LEN
+    assert all(row[0] == enc.tokenizer.cls_token_id and row[-1] == enc.tokenizer.sep_token_id for row in fast.ids)

@@ -1,7 +1,7 @@
 """The lean unpadded forward (`docketbert.unpadded`) equals transformers' ModernBertModel run on each entry alone.
 
 fp32 on the CPU within 1e-5 absolute, for entries shorter and longer than the sliding window, rows above
-MATMUL_ATTENTION_MAX_LEN (the sdpa branch), batches with and without padding, both poolings, one layer and several.
+MATMUL_ATTENTION_MAX_LEN (the sdpa branch), matmul attention whole and in chunks of rows, batches with and without padding, both poolings, one layer and several.
 """
 
 import random
@@ -49,14 +49,17 @@ def test_equals_transformers_per_entry(pooling, layers, lengths):
     torch.testing.assert_close(got, per_entry(model, rows, pooling), atol=1e-5, rtol=1e-5)
 
 
-def test_both_attention_branches_are_taken(monkeypatch):
-    """Long rows go through sdpa and short ones through matmul attention; both give the reference."""
+@pytest.mark.parametrize("score_chunk", [1, 100_000, 1 << 20])  # 1 row a chunk / 2 rows (2 x 2 heads x 150^2) / all
+def test_both_attention_branches_are_taken(monkeypatch, score_chunk):
+    """Long rows go through sdpa and short ones through matmul attention, in chunks of rows or whole; all give the
+    reference, for global and local layers."""
     model = model_with(3)
-    rows = rows_of((150, 20))
-    want = per_entry(model, rows, "cls")
+    rows = rows_of((150, 140, 60, 20))
+    want = per_entry(model, rows, "mean")
+    monkeypatch.setattr(unpadded, "SCORE_CHUNK", score_chunk)
     for limit in (10, 1000):  # every row above the limit / every row below it
         monkeypatch.setattr(unpadded, "MATMUL_ATTENTION_MAX_LEN", limit)
-        torch.testing.assert_close(UnpaddedEncoder(model)(rows, "cls"), want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(UnpaddedEncoder(model)(rows, "mean"), want, atol=1e-5, rtol=1e-5)
 
 
 def test_bf16_weights_stay_close():
