@@ -8,7 +8,8 @@ transformers' per-call machinery, and computes no padding where it can be avoide
   a key-padding mask, plus ModernBERT's window |i - j| <= sliding_window on local layers when entries are longer
   than the window. Rows up to MATMUL_ATTENTION_MAX_LEN tokens use matmul-softmax-matmul, a few rows at a time so
   that a chunk's scores stay under SCORE_CHUNK elements; it beats the CPU sdpa kernel at docket-entry lengths
-  (BENCHMARKS.md). Longer rows use sdpa. The softmax scale is folded into the queries' rotary tables;
+  (BENCHMARKS.md). Longer rows, and every row off the CPU, use sdpa. The softmax scale is folded into the
+  queries' rotary tables;
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
 The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
@@ -92,7 +93,9 @@ class UnpaddedEncoder:
         """q (B, H, Lq, D), already scaled; k and v (B, H, L, D); mask (B or 1, 1, Lq or 1, L) -> (B, H, Lq, D)."""
         n, heads, queries, width = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
         limit = MATMUL_ATTENTION_MAX_LEN
-        if width > (limit if isinstance(limit, int) else limit.get(q.dtype, 128)):
+        # Off the CPU every row goes through sdpa: its fused kernels keep scores out of memory there (the GPU's
+        # 64k-token batches would otherwise split into ~100 chunks a layer). Not measured on a GPU yet.
+        if q.device.type != "cpu" or width > (limit if isinstance(limit, int) else limit.get(q.dtype, 128)):
             mask = None if mask is None else mask.to(q.dtype)  # sdpa wants the mask in the query's dtype
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
         rows = max(1, SCORE_CHUNK // (heads * queries * width))
