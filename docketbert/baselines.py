@@ -33,20 +33,31 @@ def regex_spans(text: str) -> list[tuple[int, int]]:
     return sorted(set(spans))
 
 
-def tfidf_logreg(train: list[Example], evaluate: list[Example], multi: bool = False, seed: int = 0
-                 ) -> list[list[str]]:
-    """Word 1-2-gram + char 3-5-gram TF-IDF, logistic regression (one-vs-rest for multi-label)."""
+LEAD_WORDS = 6  # the first words of an entry get features of their own: the filing event is named there
+
+
+def _lead(text: str, words: int) -> str:
+    return " ".join(["<start>", *text.split()[:words]])
+
+
+def tfidf_logreg(train: list[Example], evaluate: list[Example], multi: bool = False, seed: int = 0,
+                 lead_words: int = LEAD_WORDS) -> list[list[str]]:
+    """Word 1-2-gram + char 3-5-gram TF-IDF of the text, plus word 1-3-grams of its first `lead_words` words (0:
+    none), logistic regression (one-vs-rest for multi-label). The lead features lift entry_type macro-F1 by ~0.06
+    on held-out cases (docs/downstream.md)."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    words = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True)
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, max_features=20000)
-    texts = [ex.text for ex in train]
-    x_train = hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
-    x_eval = hstack([words.transform([ex.text for ex in evaluate]),
-                     chars.transform([ex.text for ex in evaluate])]).tocsr()
+    views = [(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True), lambda t: t),
+             (TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True,
+                              max_features=20000), lambda t: t)]
+    if lead_words:
+        views.append((TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=True, token_pattern=r"\S+"),
+                      lambda t: _lead(t, lead_words)))
+    x_train = hstack([vec.fit_transform([view(ex.text) for ex in train]) for vec, view in views]).tocsr()
+    x_eval = hstack([vec.transform([view(ex.text) for ex in evaluate]) for vec, view in views]).tocsr()
     # One-vs-rest liblinear: seconds on two cores (multinomial lbfgs takes ~20x longer here).
     names = sorted({label for ex in train for label in ex.labels})
     index = {name: i for i, name in enumerate(names)}
