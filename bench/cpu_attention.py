@@ -55,7 +55,8 @@ def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[s
     try:
         for rep in range(reps + 1):  # repetition 0 warms up (and keeps the outputs for the check below)
             for setting in settings if rep % 2 else settings[::-1]:
-                unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK = parse_setting(setting)
+                max_len, unpadded.SCORE_CHUNK = parse_setting(setting)
+                unpadded.MATMUL_ATTENTION_MAX_LEN = {torch.float32: max_len, torch.bfloat16: max_len}
                 start = time.perf_counter()
                 with torch.inference_mode():
                     out = [encoder([rows[i] for i in batch]) for batch in batches]

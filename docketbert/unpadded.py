@@ -22,10 +22,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-# Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (an int: every dtype).
+# Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256
 # tokens (1-5% end to end); in fp32 (modes exact and int8) sdpa is level or faster above 128.
-MATMUL_ATTENTION_MAX_LEN: int | dict[torch.dtype, int] = {torch.float32: 128, torch.bfloat16: 256}
+MATMUL_ATTENTION_MAX_LEN = {torch.float32: 128, torch.bfloat16: 256}
 # Matmul attention runs on chunks of rows with at most this many scores (rows x heads x queries x keys): larger
 # score tensors fall out of cache, and without docketbert.cpu_memory's tuning they cost page faults on every call
 # (a 7-row batch of 290-token rows, 4 heads, bf16: 9 ms whole against 3 ms with sdpa; BENCHMARKS.md).
@@ -92,10 +92,9 @@ class UnpaddedEncoder:
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """q (B, H, Lq, D), already scaled; k and v (B, H, L, D); mask (B or 1, 1, Lq or 1, L) -> (B, H, Lq, D)."""
         n, heads, queries, width = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
-        limit = MATMUL_ATTENTION_MAX_LEN
         # Off the CPU every row goes through sdpa: its fused kernels keep scores out of memory there (the GPU's
         # 64k-token batches would otherwise split into ~100 chunks a layer). Not measured on a GPU yet.
-        if q.device.type != "cpu" or width > (limit if isinstance(limit, int) else limit.get(q.dtype, 128)):
+        if q.device.type != "cpu" or width > MATMUL_ATTENTION_MAX_LEN.get(q.dtype, 128):
             mask = None if mask is None else mask.to(q.dtype)  # sdpa wants the mask in the query's dtype
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
         rows = max(1, SCORE_CHUNK // (heads * queries * width))

@@ -58,7 +58,7 @@ def test_both_attention_branches_are_taken(monkeypatch, score_chunk):
     want = per_entry(model, rows, "mean")
     monkeypatch.setattr(unpadded, "SCORE_CHUNK", score_chunk)
     for limit in (10, 1000):  # every row above the limit / every row below it
-        monkeypatch.setattr(unpadded, "MATMUL_ATTENTION_MAX_LEN", limit)
+        monkeypatch.setattr(unpadded, "MATMUL_ATTENTION_MAX_LEN", {torch.float32: limit})
         torch.testing.assert_close(UnpaddedEncoder(model)(rows, "mean"), want, atol=1e-5, rtol=1e-5)
 
 
