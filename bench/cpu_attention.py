@@ -1,13 +1,16 @@
 """Attention settings of the unpadded CPU forward (docketbert.unpadded), compared in one process.
 
 Each setting is a pair MAX_LEN:CHUNK: rows up to MAX_LEN tokens use matmul attention in chunks of rows holding at
-most CHUNK scores (rows x heads x queries x keys; "inf": the whole batch at once); longer rows use sdpa. Every
+most CHUNK scores (rows x heads x queries x keys; "inf": the whole batch at once); longer rows use sdpa. A suffix
+"+compile" runs the same setting with `UnpaddedEncoder(compile=True)` (its first, untimed pass compiles). Every
 setting runs the whole unpadded forward (CLS pooling) over the same pre-tokenized entries, in token-budget batches
 as the Encoder cuts them, with random weights of a seed shape; the settings take turns within each repetition (so
 a slow moment of the machine hits them alike), the best of --reps is kept, and each ratio is over the first.
 
     OMP_NUM_THREADS=2 python bench/cpu_attention.py --shape scratch-7M base-150M --modes bf16 int8 \
         --tokenizer /tmp/tok --input ../shared/data/docket_entries.jsonl.gz --threads 2 --json attention.json
+    # eager against compiled, at the default attention setting
+    OMP_NUM_THREADS=2 python bench/cpu_attention.py --settings 256:2M 256:2M+compile --tokenizer /tmp/tok
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ DEFAULT_SETTINGS = ["128:inf", "256:2M", "512:1M"]  # the first: the old default
 
 
 def parse_setting(text: str) -> tuple[int, int]:
-    """"256:2M" -> (256, 2 * 2**20); "inf" -> no chunking. MAX_LEN applies to every dtype while timed."""
+    """"256:2M" -> (256, 2 * 2**20); "inf" -> no chunking; a "+compile" suffix is ignored here. MAX_LEN applies to
+    every dtype while timed."""
     try:
-        max_len, chunk = text.split(":")
+        max_len, chunk = text.removesuffix("+compile").split(":")
         scale = {"k": 1 << 10, "m": 1 << 20}.get(chunk[-1].lower(), 1)
         size = 1 << 62 if chunk == "inf" else int(chunk.rstrip("kKmM")) * scale
         return int(max_len), size
@@ -47,7 +51,7 @@ def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[s
     config = ModernBertConfig(**SEED_SHAPES[shape], vocab_size=vocab_size, pad_token_id=pad_id)
     torch.manual_seed(0)
     model = apply_mode(ModernBertModel(config).eval(), mode, torch.device("cpu"))
-    encoder = unpadded.UnpaddedEncoder(model)
+    encoders = {False: unpadded.UnpaddedEncoder(model), True: unpadded.UnpaddedEncoder(model, compile=True)}
     batches = token_budget_batches([len(r) for r in rows], DEFAULT_BUDGET["cpu"])
     saved = unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK
     best = {s: float("inf") for s in settings}
@@ -59,6 +63,7 @@ def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[s
                 unpadded.MATMUL_ATTENTION_MAX_LEN = {torch.float32: max_len, torch.bfloat16: max_len}
                 start = time.perf_counter()
                 with torch.inference_mode():
+                    encoder = encoders[setting.endswith("+compile")]
                     out = [encoder([rows[i] for i in batch]) for batch in batches]
                 if rep:
                     best[setting] = min(best[setting], time.perf_counter() - start)
@@ -76,7 +81,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--shape", nargs="+", default=["scratch-7M"], choices=sorted(SEED_SHAPES))
     parser.add_argument("--modes", nargs="+", default=["bf16"], choices=["exact", "bf16", "int8"])
     parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, type=str,
-                        help="MAX_LEN:CHUNK pairs; the first is the baseline (default: %(default)s)")
+                        help="MAX_LEN:CHUNK pairs, each optionally +compile; the first is the baseline "
+                             "(default: %(default)s)")
     parser.add_argument("--tokenizer", required=True, help="a fast tokenizer directory")
     parser.add_argument("--input", default="../shared/data/docket_entries.jsonl.gz")
     parser.add_argument("--entries", type=int, default=200)

@@ -8,7 +8,8 @@
 #   infer_others  docketbert.fast_bench --device cuda for scratch-7M and sliced-large-10l-175M (infer_others.json)
 #   train_others  bench/train_throughput.py for scratch-7M, sliced-large-10l-175M, large-395M (train_others.json)
 #   infer_base    fast_bench, base-150M, 100k entries end to end (seed protocol timed on 25k entries and scaled;
-#                 bf16 padded, unpadded, packed compiled; uncompiled packed was 41.8 s) (infer_base.json)
+#                 bf16 padded, unpadded, unpadded with compiled pieces, packed compiled; uncompiled packed was
+#                 41.8 s) (infer_base.json)
 #   train_base    train_throughput, base-150M: seed, HF dense, packed sdpa, packed flex+compile (train_base.json)
 #   downstream    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
 #   train_seed    the seed recipe alone, three shapes; sdpa_check: bench/sdpa_padding_check.py
@@ -77,14 +78,14 @@ run_stage() {
         save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA
       cp /tmp/e2e/e2e/run_info.json "$OUT/train_e2e_run_info.json" 2>/dev/null ;;
     infer_base) stage infer_base 300 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
-        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+compile --profile-entries 10000 \
+        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+unpadded+compile bf16+compile --profile-entries 10000 \
         --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
         "$OUT" "$G/tok" "$G/mds" ;;
     train_others) stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
         --variants seed,dense,packed --json "$OUT/train_others.json" ;;
     infer_others) stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M \
-        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16 \
+        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+unpadded+compile \
         --profile-entries 10000 --json "$OUT/infer_others.json" ;;
     *) echo "unknown stage $1" | tee -a "$LOG" ;;
   esac

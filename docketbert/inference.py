@@ -9,8 +9,9 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "unpadded" (the CPU default): `docketbert.unpadded`, a lean forward over the same weights that runs every
   Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to its
   longest entry, and the last layer on the [CLS] rows only when pooling is "cls". 1.1-1.3x faster than "padded" on
-  the CPU (BENCHMARKS.md); `predict` runs a fine-tuned head's own modules after it. Not with onnx modes or
-  compile. It also runs on a GPU (opt-in there, not measured yet).
+  the CPU (BENCHMARKS.md); `predict` runs a fine-tuned head's own modules after it. Not with onnx modes. With
+  `compile=True` its per-layer pieces are compiled with dynamic shapes (level with eager on the CPU, so off by
+  default). It also runs on a GPU (opt-in there, not measured yet).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
 - layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
@@ -96,10 +97,10 @@ def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch
     raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
 
 
-def default_layout(model_type: str, device: torch.device, mode: str, compile: bool) -> str:
-    """unpadded for ModernBERT on the CPU (where it was measured fastest); padded elsewhere, for other
-    architectures, and for onnx modes or compile."""
-    lean = model_type == "modernbert" and device.type == "cpu" and not compile and not mode.startswith("onnx")
+def default_layout(model_type: str, device: torch.device, mode: str) -> str:
+    """unpadded for ModernBERT on the CPU (where it was measured fastest; with compile its pieces are compiled);
+    padded elsewhere, for other architectures, and for onnx modes."""
+    lean = model_type == "modernbert" and device.type == "cpu" and not mode.startswith("onnx")
     return "unpadded" if lean else "padded"
 
 
@@ -134,7 +135,7 @@ class Encoder:
                  onnx_fingerprint: str = ""):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
-        layout = layout or default_layout(model.config.model_type, device, mode, compile)
+        layout = layout or default_layout(model.config.model_type, device, mode)
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
         self.model, self.tokenizer, self.device = model, tokenizer, device
@@ -157,12 +158,12 @@ class Encoder:
             install_padding_safe_masks(model)
         self._encoder = getattr(model, model.base_model_prefix, model)
         if layout == "unpadded":
-            if compile or mode.startswith("onnx"):
-                raise ValueError("layout unpadded runs the torch model uncompiled: not with compile or onnx modes")
+            if mode.startswith("onnx"):
+                raise ValueError("layout unpadded runs the torch model: not with onnx modes")
             from docketbert.unpadded import UnpaddedEncoder
 
-            self._unpadded = UnpaddedEncoder(self._encoder)
-        if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
+            self._unpadded = UnpaddedEncoder(self._encoder, compile=compile)  # compiles its own pieces
+        elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
         if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `predict` keeps the torch model
             if device.type != "cpu" or layout != "padded" or compile:
@@ -196,7 +197,7 @@ class Encoder:
         device = resolve_device(device)
         config = AutoConfig.from_pretrained(model_dir)
         if layout is None:
-            layout = default_layout(config.model_type, device, mode, compile)
+            layout = default_layout(config.model_type, device, mode)
         if attn_implementation is None:
             attn_implementation = "flex_attention" if (layout == "packed" and device.type == "cuda") else "sdpa"
         archs = " ".join(config.architectures or [])

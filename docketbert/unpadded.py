@@ -13,11 +13,19 @@ transformers' per-call machinery, and computes no padding where it can be avoide
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
 The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
+
+With `compile=True` each layer's pieces (norm, QKV projection, rotary and the scatter into padded rows; the gather
+back, output projection, residual, norm and GLU MLP) go through `torch.compile(dynamic=True)`: a few graphs, shared
+by every layer and batch shape. Attention stays eager. On the 2-core CPU it is level with eager (0.94-1.03x on
+scratch-7M, 1.00-1.01x on base-150M; BENCHMARKS.md), so it is off by default; it is a candidate for the GPU, where
+transformers' eager ModernBERT runs at ~16% of the matrix rate (not measured there yet).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -45,11 +53,50 @@ def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
     return torch.matmul(torch.softmax(scores, -1, dtype=torch.float32).to(v.dtype), v)
 
 
+def _attention_inputs(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor,
+                      slot: torch.Tensor, padded_tokens: int, heads: int, head_dim: int) -> torch.Tensor:
+    """(padded_tokens, 3, heads, head_dim): rotated queries (scaled by the rotary tables) and keys, and values of
+    the real tokens `hidden` (T, hidden), scattered to their slots in the length-sorted batch padded per row (zeros:
+    masked keys stay finite). Queries and keys are rotated together, in fp32 as transformers does."""
+    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
+    qk = qkv[:, :2].float()
+    padded = qkv.new_zeros((padded_tokens, 3, heads, head_dim))
+    padded[slot, :2] = (qk * cos + _rotate_half(qk) * sin).to(qkv.dtype)
+    padded[slot, 2] = qkv[:, 2]
+    return padded
+
+
+def _mlp_block(residual: torch.Tensor, attention_out: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
+    """The layer's output projection and residual, then its norm, GLU MLP and residual."""
+    hidden = residual + layer.attn.Wo(attention_out)
+    gate_in, gate = layer.mlp.Wi(layer.mlp_norm(hidden)).chunk(2, dim=-1)
+    return hidden + layer.mlp.Wo(layer.mlp.act(gate_in) * gate)
+
+
+def _layer_output(hidden: torch.Tensor, attention: torch.Tensor, slot: torch.Tensor, layer: torch.nn.Module
+                  ) -> torch.Tensor:
+    """attention (B, H, L, D) gathered back to the real tokens, then `_mlp_block`."""
+    rows, heads, width, head_dim = attention.shape
+    return _mlp_block(hidden, attention.transpose(1, 2).reshape(rows * width, heads * head_dim)[slot], layer)
+
+
+_EAGER = SimpleNamespace(attention_inputs=_attention_inputs, layer_output=_layer_output, mlp_block=_mlp_block)
+
+
+@cache
+def _compiled_ops() -> SimpleNamespace:
+    """The same pieces through torch.compile, made once per process so that every encoder shares the graphs (layers
+    and models of one architecture reuse them; guards pick per dtype and layer-0's identity norm). Attention stays
+    eager: sdpa off the CPU, and on the CPU a compiled matmul attention needs a graph per kind of mask, which
+    crowds dynamo's cache (8 graphs a function) when a process runs two dtypes."""
+    return SimpleNamespace(**{name: torch.compile(fn, dynamic=True) for name, fn in vars(_EAGER).items()})
+
+
 class UnpaddedEncoder:
     """Pooled embeddings (B, hidden), or every token's hidden state, of a batch of token-id rows through `model` (a
-    transformers ModernBertModel)."""
+    transformers ModernBertModel). `compile`: the per-layer pieces through torch.compile (see the module docstring)."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, compile: bool = False):
         if getattr(model.config, "model_type", None) != "modernbert" or not hasattr(model, "rotary_emb"):
             raise TypeError(f"layout unpadded runs a transformers ModernBertModel, not {type(model).__name__}")
         self.model = model
@@ -60,6 +107,7 @@ class UnpaddedEncoder:
         self.layer_types = list(config.layer_types)
         self.inv_freq = {t: getattr(model.rotary_emb, f"{t}_inv_freq") for t in set(self.layer_types)}
         self.scale = self.head_dim ** -0.5
+        self.ops = _compiled_ops() if compile else _EAGER
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`), shaped
@@ -128,26 +176,19 @@ class UnpaddedEncoder:
         hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
         dtype = hidden.dtype
         rotary = self._rotary(positions, dtype)
-        last = len(model.layers) - 1
+        last, ops = len(model.layers) - 1, self.ops
         for index, layer in enumerate(model.layers):
             layer_type = self.layer_types[index]
-            qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, self.heads, self.head_dim)
             cos, sin = rotary[layer_type]
-            qk = qkv[:, :2].float()  # queries and keys rotated together, in fp32 as transformers does
-            padded = qkv.new_zeros((n * width, 3, self.heads, self.head_dim))  # zeros: masked keys stay finite
-            padded[slot, :2] = (qk * cos + _rotate_half(qk) * sin).to(dtype)
-            padded[slot, 2] = qkv[:, 2]
+            padded = ops.attention_inputs(hidden, layer, cos, sin, slot, n * width, self.heads, self.head_dim)
             q, k, v = padded.view(n, width, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
             mask = masks[layer_type]
             if index == last and pooling == "cls":  # only the [CLS] queries matter from here on
                 q, mask = q[:, :, :1], None if mask is None else mask[:, :, :1]
                 out = self._attention(q, k, v, mask).transpose(1, 2).reshape(n, -1)
-                hidden = hidden[starts] + layer.attn.Wo(out)
+                hidden = ops.mlp_block(hidden[starts], out, layer)
             else:
-                out = self._attention(q, k, v, mask).transpose(1, 2).reshape(n * width, -1)[slot]
-                hidden = hidden + layer.attn.Wo(out)
-            gate_in, gate = layer.mlp.Wi(layer.mlp_norm(hidden)).chunk(2, dim=-1)
-            hidden = hidden + layer.mlp.Wo(layer.mlp.act(gate_in) * gate)
+                hidden = ops.layer_output(hidden, self._attention(q, k, v, mask), slot, layer)
         hidden = model.final_norm(hidden)
         if pooling in ("cls", "none"):
             return hidden

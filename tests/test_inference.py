@@ -246,10 +246,12 @@ def test_packed_flex_attention_cpu(model_dir, texts):
 
 
 def test_default_layouts(model_dir):
-    """The CPU default is the lean unpadded forward; onnx modes fall back to padded; unpadded is refused with them."""
+    """The CPU default is the lean unpadded forward (compiled or not); onnx modes fall back to padded; unpadded is
+    refused with them."""
     assert Encoder.from_pretrained(model_dir, device="cpu").layout == "unpadded"
     assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").layout == "unpadded"
-    with pytest.raises(ValueError, match="layout unpadded runs the torch model uncompiled"):
+    assert Encoder.from_pretrained(model_dir, device="cpu", compile=True).layout == "unpadded"  # compiles lazily
+    with pytest.raises(ValueError, match="layout unpadded runs the torch model: not with onnx"):
         Encoder.from_pretrained(model_dir, device="cpu", mode="onnx", layout="unpadded")
 
 

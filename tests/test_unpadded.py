@@ -70,6 +70,26 @@ def test_bf16_weights_stay_close():
     assert torch.nn.functional.cosine_similarity(got, want).min() > 0.99
 
 
+def test_compiled_pieces_equal_eager():
+    """compile=True: every piece through torch.compile(dynamic=True) gives the eager result, for every pooling and
+    both attention branches; once each kind of batch has been seen, batches of other sizes compile nothing new
+    (one graph per kind of batch, not per shape or layer)."""
+    from torch._dynamo.utils import counters
+
+    model = model_with(3)
+    eager, compiled = UnpaddedEncoder(model), UnpaddedEncoder(model, compile=True)
+    kinds = [(3, 7, 9, 17, 40), (140, 60, 9), (12, 12, 12, 5), (12, 12), (200, 30)]
+    resized = [(4, 5, 11, 20, 33, 51), (150, 131, 80, 12), (14, 14, 6), (9, 9, 9), (190, 20, 20)]
+    graphs = None
+    for lengths in kinds + resized:
+        if lengths == resized[0]:
+            graphs = counters["stats"]["unique_graphs"]
+        rows = rows_of(lengths)
+        for pooling in ("cls", "mean", "none"):
+            torch.testing.assert_close(compiled(rows, pooling), eager(rows, pooling), atol=1e-5, rtol=1e-5)
+    assert graphs and counters["stats"]["unique_graphs"] == graphs
+
+
 def test_other_architectures_are_refused():
     bert = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=16))
