@@ -27,8 +27,11 @@ from collections.abc import Sequence
 from functools import cache
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from docketbert.data import flat_ids
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256
@@ -164,9 +167,10 @@ class UnpaddedEncoder:
         model = self.model
         device = model.embeddings.tok_embeddings.weight.device
         n = len(rows)
-        lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+        ids = torch.from_numpy(flat_ids(rows, lengths))
+        lengths = torch.from_numpy(lengths)
         width = int(lengths.max())
-        ids = torch.tensor([t for r in rows for t in r], dtype=torch.long)
         starts = torch.cumsum(lengths, 0) - lengths  # flat index of each entry's first token ([CLS])
         positions = torch.arange(len(ids)) - torch.repeat_interleave(starts, lengths)
         slot = torch.repeat_interleave(torch.arange(n) * width, lengths) + positions  # flat token -> padded slot

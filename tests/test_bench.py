@@ -177,3 +177,15 @@ def test_tokenize_speed_compares_equal_ids(tmp_path, tokenizer_dir, shared_data)
                                   "--max-length", "32", "--reps", "1"])
     assert result["entries"] == 300 and result["speedup"] > 0
     assert all(v > 0 for v in result["seconds"].values())
+
+
+def test_host_batching_checks_equal_tensors(tokenizer_dir, shared_data):
+    """bench/host_batching.py: the old and new host-side batch building give equal tensors, and both are timed."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import host_batching
+
+    result = host_batching.main(["--tokenizer", str(tokenizer_dir), "--input",
+                                 str(shared_data / "docket_entries.jsonl.gz"), "--entries", "500", "--budget", "2048",
+                                 "--reps", "1"])
+    assert result["entries"] == 500 and result["batches"] > 1
+    assert all(v > 0 for v in result["seconds"].values()) and set(result["speedup"]) == {"flat", "pad"}

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from docketbert.data import IGNORE_INDEX, MLMCollator, count_real_tokens, mask_tokens
+from docketbert.data import IGNORE_INDEX, MLMCollator, count_real_tokens, flat_ids, mask_tokens, pad_rows
 
 PAD, MASK, CLS, SEP, VOCAB = 0, 1, 2, 3, 1000
 
@@ -24,6 +24,19 @@ def test_pads_to_multiple_and_counts_real_tokens():
     assert count_real_tokens(batch) == 17
     assert (batch["input_ids"][0, 5:] == PAD).all()
     assert (batch["labels"] == IGNORE_INDEX).all()
+
+
+def test_pad_rows_lists_and_arrays():
+    """Rows as lists or uint16 arrays (MDS samples), an empty row, widths rounded up to a multiple."""
+    rows = [[5, 6, 7], [], [8], [9, 10, 11, 12, 13]]
+    want_ids = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0], [0] * 8, [8, 0, 0, 0, 0, 0, 0, 0], [9, 10, 11, 12, 13, 0, 0, 0]])
+    for given in (rows, [np.array(r, dtype=np.uint16) for r in rows]):
+        ids, mask = pad_rows(given, 0, multiple=4)
+        assert ids.dtype == mask.dtype == torch.long
+        assert torch.equal(ids, want_ids) and mask.sum(1).tolist() == [3, 0, 1, 5]
+        assert flat_ids(given).tolist() == [5, 6, 7, 8, 9, 10, 11, 12, 13]
+    ids, mask = pad_rows(rows, PAD)
+    assert ids.shape == (4, 5) and (ids[mask == 0] == PAD).all()
 
 
 def test_truncation_keeps_final_sep():
