@@ -358,7 +358,7 @@ class Encoder:
     def _embed_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """(len(ids), hidden) float32 on the model's device, in input order. Results stay on the device until the
         caller copies them, so the host queues the next batch while the GPU runs this one."""
-        ids = [list(r) for r in ids]
+        ids = [r if isinstance(r, list) else list(r) for r in ids]  # copying 100k lists took 0.35 s of host time
         out = torch.empty((len(ids), self.model.config.hidden_size), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             for batch in self._batches(ids):
