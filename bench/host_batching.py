@@ -9,9 +9,7 @@ Prints seconds for all batches, best of --reps, and the ratio; checks both give 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -21,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docketbert.data import flat_ids, pad_rows  # noqa: E402
 from docketbert.fast_bench import read_texts  # noqa: E402
 from docketbert.inference import token_budget_batches  # noqa: E402
+from timing import best_seconds, report  # noqa: E402
 
 
 def flat_by_list(rows) -> torch.Tensor:
@@ -54,23 +53,14 @@ def main(argv: list[str] | None = None) -> dict:
     for rows in batches:  # the same tensors both ways
         assert torch.equal(flat_by_list(rows), torch.from_numpy(flat_ids(rows)))
         assert all(torch.equal(a, b) for a, b in zip(pad_by_row(rows, 0), pad_rows(rows, 0)))
-    variants = {"flat: list": lambda rows: flat_by_list(rows), "flat: flat_ids": lambda rows: flat_ids(rows),
+    variants = {"flat: list": flat_by_list, "flat: flat_ids": flat_ids,
                 "pad: row by row": lambda rows: pad_by_row(rows, 0), "pad: pad_rows": lambda rows: pad_rows(rows, 0)}
-    best = {name: float("inf") for name in variants}
-    for _ in range(args.reps):
-        for name, fn in variants.items():
-            start = time.perf_counter()
-            for rows in batches:
-                fn(rows)
-            best[name] = min(best[name], time.perf_counter() - start)
-    result = {"entries": len(ids), "batches": len(batches), "budget": args.budget,
-              "seconds": {k: round(v, 4) for k, v in best.items()},
-              "speedup": {"flat": round(best["flat: list"] / best["flat: flat_ids"], 2),
-                          "pad": round(best["pad: row by row"] / best["pad: pad_rows"], 2)}}
-    print(json.dumps(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    return result
+    every_batch = {name: lambda fn=fn: [fn(rows) for rows in batches] for name, fn in variants.items()}
+    best = best_seconds(every_batch, args.reps)
+    return report({"entries": len(ids), "batches": len(batches), "budget": args.budget,
+                   "seconds": {k: round(v, 4) for k, v in best.items()},
+                   "speedup": {"flat": round(best["flat: list"] / best["flat: flat_ids"], 2),
+                               "pad": round(best["pad: row by row"] / best["pad: pad_rows"], 2)}}, args.json)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ calls the Rust tokenizer's `encode_batch_fast` directly (no offsets). Same texts
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -19,6 +17,7 @@ from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docketbert.fast_bench import read_texts  # noqa: E402
 from docketbert.inference import Encoder  # noqa: E402
+from timing import best_seconds, report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -48,18 +47,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     if encoder.tokenize(texts, offsets=True).ids != direct():  # the transformers call, truncated by the Encoder
         raise SystemExit("error: the two paths gave different ids")
-    best = {"transformers_call": float("inf"), "encode_batch_fast": float("inf")}
-    for _ in range(args.reps):
-        for name, fn in (("transformers_call", transformers_call), ("encode_batch_fast", direct)):
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    result = {"entries": len(texts), "seconds": {k: round(v, 4) for k, v in best.items()},
-              "speedup": round(best["transformers_call"] / best["encode_batch_fast"], 3)}
-    print(json.dumps(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    return result
+    best = best_seconds({"transformers_call": transformers_call, "encode_batch_fast": direct}, args.reps)
+    return report({"entries": len(texts), "seconds": {k: round(v, 4) for k, v in best.items()},
+                   "speedup": round(best["transformers_call"] / best["encode_batch_fast"], 3)}, args.json)
 
 
 if __name__ == "__main__":
