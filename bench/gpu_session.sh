@@ -78,14 +78,16 @@ run_stage() {
         save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA
       cp /tmp/e2e/e2e/run_info.json "$OUT/train_e2e_run_info.json" 2>/dev/null ;;
     infer_base) stage infer_base 300 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
-        --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+unpadded+compile bf16+compile --profile-entries 10000 \
+        --input "$INPUT" --seed-entries 25000 \
+        --modes bf16+padded bf16+unpadded bf16+unpadded+compile bf16+compile --profile-entries 10000 \
         --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
         "$OUT" "$G/tok" "$G/mds" ;;
     train_others) stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
         --variants seed,dense,packed --json "$OUT/train_others.json" ;;
     infer_others) stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M \
-        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 --modes bf16+padded bf16+unpadded bf16+unpadded+compile \
+        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 \
+        --modes bf16+padded bf16+unpadded bf16+unpadded+compile \
         --profile-entries 10000 --json "$OUT/infer_others.json" ;;
     *) echo "unknown stage $1" | tee -a "$LOG" ;;
   esac

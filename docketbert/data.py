@@ -64,13 +64,13 @@ def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray
 
 
 def flat_ids(rows: Sequence[Sequence[int] | np.ndarray], lengths: np.ndarray | None = None) -> np.ndarray:
-    """The rows' token ids run together, int64, without a Python step per token (for 100k entries in GPU-sized
-    batches: 0.26 s against 0.66 s through torch.tensor of a list, and pad_rows 0.22 s against 1.6 s row by row)."""
-    if lengths is None:
-        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    """The rows' token ids run together, int64, without a Python step per token (`lengths`: the rows' lengths, when
+    known). For 100k entries in GPU-sized batches: 0.22 s against 0.58 s through torch.tensor of a list, and pad_rows
+    0.24 s against 1.79 s row by row (bench/host_batching.py)."""
     if len(rows) and isinstance(rows[0], np.ndarray):
         return np.concatenate(rows).astype(np.int64, copy=False)
-    return np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    count = int(lengths.sum()) if lengths is not None else sum(map(len, rows))
+    return np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=count)
 
 
 def pad_rows(rows: Sequence[Sequence[int] | np.ndarray], pad_id: int,

@@ -138,8 +138,8 @@ class UnpaddedEncoder:
         if width > self.window + 1:
             index = torch.arange(width, device=device)
             band = (index[:, None] - index[None, :]).abs() <= self.window
-            band = torch.zeros((width, width), dtype=dtype, device=device).masked_fill_(~band, float("-inf"))[None, None]
-            local = band if full is None else full + band
+            band = torch.zeros((width, width), dtype=dtype, device=device).masked_fill_(~band, float("-inf"))
+            local = band[None, None] if full is None else full + band
         return {"full_attention": full, "sliding_attention": local}
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
