@@ -7,13 +7,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import torch
-from streaming import StreamingDataset
 from torch.utils.data import DataLoader
-from transformers import PreTrainedTokenizerBase
+
+if TYPE_CHECKING:  # importing streaming takes ~8 s here: only `open_split` needs it, so inference and fine-tuning
+    from streaming import StreamingDataset  # import this module without it
+    from transformers import PreTrainedTokenizerBase
 
 IGNORE_INDEX = -100
 
@@ -27,6 +29,8 @@ def open_split(path: str, split: str, local: Optional[str] = None, batch_size: O
     """One split (a sub-folder) of an MDS dataset, local or streamed from a remote into the `local` cache.
 
     A plain filesystem path works as a remote too when `local` is given (it is then copied shard by shard)."""
+    from streaming import StreamingDataset
+
     if local is None and is_remote(path):
         raise ValueError(f"data.path {path!r} is remote: set data.local to a cache folder on local disk")
     if local is None:
