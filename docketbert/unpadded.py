@@ -43,11 +43,6 @@ MATMUL_ATTENTION_MAX_LEN = {torch.float32: 128, torch.bfloat16: 256}
 SCORE_CHUNK = 1 << 21
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
 def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """softmax(q k^T + mask) v with the softmax in fp32 (q already scaled; the mask fp32, additive)."""
     scores = torch.matmul(q, k.transpose(-1, -2))
@@ -57,16 +52,22 @@ def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
 
 
 def _attention_inputs(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor,
-                      slot: torch.Tensor, padded_tokens: int, heads: int, head_dim: int) -> torch.Tensor:
+                      slot: torch.Tensor, pad_slot: torch.Tensor, padded_tokens: int, heads: int, head_dim: int
+                      ) -> torch.Tensor:
     """(padded_tokens, 3, heads, head_dim): rotated queries (scaled by the rotary tables) and keys, and values of
-    the real tokens `hidden` (T, hidden), scattered to their slots in the length-sorted batch padded per row (zeros:
-    masked keys stay finite). Queries and keys are rotated together, in fp32 as transformers does."""
+    the real tokens `hidden` (T, hidden), scattered to their slots in the length-sorted batch padded per row; the
+    padding slots `pad_slot` are zeros (masked keys stay finite). Queries and keys are rotated in fp32, as
+    transformers does: x * cos + rotate_half(x) * sin, computed on the two halves of the head dimension (`cos` and
+    `sin` hold one half of transformers' tables, whose halves are equal), without rotate_half's copies."""
     qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
-    qk = qkv[:, :2].float()
-    padded = qkv.new_zeros((padded_tokens, 3, heads, head_dim))
-    padded[slot, :2] = (qk * cos + _rotate_half(qk) * sin).to(qkv.dtype)
-    padded[slot, 2] = qkv[:, 2]
-    return padded
+    qk, half = qkv[:, :2].float(), head_dim // 2  # a view in fp32, so every input is read before it is overwritten
+    first, second = qk[..., :half], qk[..., half:]
+    rotated_first = torch.addcmul(first * cos, second, sin, value=-1)
+    qkv[:, :2, :, half:] = torch.addcmul(second * cos, first, sin)
+    qkv[:, :2, :, :half] = rotated_first
+    padded = qkv.new_empty((padded_tokens, 3, heads, head_dim))
+    padded[slot] = qkv
+    return padded.index_fill_(0, pad_slot, 0)
 
 
 def _mlp_block(residual: torch.Tensor, attention_out: torch.Tensor, layer: torch.nn.Module) -> torch.Tensor:
@@ -80,7 +81,8 @@ def _layer_output(hidden: torch.Tensor, attention: torch.Tensor, slot: torch.Ten
                   ) -> torch.Tensor:
     """attention (B, H, L, D) gathered back to the real tokens, then `_mlp_block`."""
     rows, heads, width, head_dim = attention.shape
-    return _mlp_block(hidden, attention.transpose(1, 2).reshape(rows * width, heads * head_dim)[slot], layer)
+    flat = attention.transpose(1, 2).reshape(rows * width, heads * head_dim)
+    return _mlp_block(hidden, flat.index_select(0, slot), layer)
 
 
 _EAGER = SimpleNamespace(attention_inputs=_attention_inputs, layer_output=_layer_output, mlp_block=_mlp_block)
@@ -114,14 +116,14 @@ class UnpaddedEncoder:
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`), shaped
-        (T, 2, 1, head_dim) for queries and keys; the queries' half carries the softmax scale."""
+        (T, 2, 1, head_dim / 2) for queries and keys (one half of transformers' tables: the halves are equal); the
+        queries' half carries the softmax scale."""
         scale = torch.tensor([self.scale, 1.0], device=positions.device)[None, :, None, None]
         out = {}
         for layer_type, inv_freq in self.inv_freq.items():
             freqs = positions[:, None].float() * inv_freq[None, :].float()
-            emb = torch.cat((freqs, freqs), dim=-1)
             # rounded to the model's dtype and back, as transformers does, then broadcast over the heads
-            cos, sin = (x.to(dtype).float()[:, None, None, :] for x in (emb.cos(), emb.sin()))
+            cos, sin = (x.to(dtype).float()[:, None, None, :] for x in (freqs.cos(), freqs.sin()))
             out[layer_type] = (cos * scale, sin * scale)
         return out
 
@@ -176,10 +178,14 @@ class UnpaddedEncoder:
         starts = torch.cumsum(lengths, 0) - lengths  # flat index of each entry's first token ([CLS])
         positions = torch.arange(len(ids)) - torch.repeat_interleave(starts, lengths)
         slot = torch.repeat_interleave(torch.arange(n) * width, lengths) + positions  # flat token -> padded slot
+        is_pad = torch.ones(n * width, dtype=torch.bool)
+        is_pad[slot] = False
+        pad_slot = is_pad.nonzero().squeeze(1)
         # fp32 on the CPU (matmul attention adds them to the scores); off it in the model's dtype, as sdpa wants
         mask_dtype = torch.float32 if device.type == "cpu" else model.embeddings.tok_embeddings.weight.dtype
         masks = self._masks(lengths, width, mask_dtype, device)
-        ids, starts, positions, slot, lengths = (x.to(device) for x in (ids, starts, positions, slot, lengths))
+        ids, starts, positions, slot, pad_slot, lengths = (
+            x.to(device) for x in (ids, starts, positions, slot, pad_slot, lengths))
 
         hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
         dtype = hidden.dtype
@@ -188,7 +194,8 @@ class UnpaddedEncoder:
         for index, layer in enumerate(model.layers):
             layer_type = self.layer_types[index]
             cos, sin = rotary[layer_type]
-            padded = ops.attention_inputs(hidden, layer, cos, sin, slot, n * width, self.heads, self.head_dim)
+            padded = ops.attention_inputs(hidden, layer, cos, sin, slot, pad_slot, n * width, self.heads,
+                                          self.head_dim)
             q, k, v = padded.view(n, width, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
             mask = masks[layer_type]
             if index == last and pooling == "cls":  # only the [CLS] queries matter from here on

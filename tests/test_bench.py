@@ -189,3 +189,20 @@ def test_host_batching_checks_equal_tensors(tokenizer_dir, shared_data):
                                  "--reps", "1"])
     assert result["entries"] == 500 and result["batches"] > 1
     assert all(v > 0 for v in result["seconds"].values()) and set(result["speedup"]) == {"flat", "pad"}
+
+
+def test_unpadded_revisions_compares_a_git_revision(tmp_path, tokenizer_dir, shared_data):
+    """bench/unpadded_revisions.py: the unpadded forward at a git revision (HEAD here) and in the working tree give
+    the same embeddings (fp32) and both are timed."""
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    sys.path.insert(0, str(REPO / "bench"))
+    import unpadded_revisions
+
+    result = unpadded_revisions.main(["--base", "HEAD", "--shape", "scratch-7M", "--modes", "exact", "--tokenizer",
+                                      str(tokenizer_dir), "--input", str(shared_data / "docket_entries.jsonl.gz"),
+                                      "--entries", "24", "--reps", "1", "--json", str(tmp_path / "r.json")])
+    row = result["results"]["scratch-7M exact"]
+    assert row["base_s"] > 0 and row["working_tree_s"] > 0 and row["speedup"] > 0
+    assert row["max_abs_diff"] < 1e-4
+    assert json.loads((tmp_path / "r.json").read_text())["base"] == "HEAD"
