@@ -7,7 +7,9 @@ Classification: accuracy, macro_f1, micro_f1, per_class, n. Extraction: precisio
 match), n. `baselines` holds the same metrics for TF-IDF + logistic regression (trained on the train part of the
 split, or --baseline-train) and the majority class, or for the citation regex and "no spans".
 With --heldout, only the held-out cases of a seeded by-case split are scored (the seed defaults to the one the
-fine-tune recorded, so this is the split the model never saw).
+fine-tune recorded, so this is the split the model never saw). With --mode exact|bf16|int8 the logits come from the
+fast inference path (`docketbert.inference`) in that mode, so a lossy mode's cost on the task is measured, not
+assumed; the JSON then says which mode, layout and device scored it.
 """
 
 from __future__ import annotations
@@ -28,35 +30,57 @@ from docketbert.tasks import Example, TaskDataError, check_labels, load_task, sp
 
 
 @torch.no_grad()
-def predict(model, tokenizer, examples: list[Example], task: str, max_length: int = 512, batch_size: int = 64
-            ) -> list[list]:
+def predict(model, tokenizer, examples: list[Example], task: str, max_length: int = 512, batch_size: int = 64,
+            encoder=None) -> list[list]:
     """Per example: predicted label names (classification) or (start, end) character spans (citations).
-    Multi-label: every label with p > 0.5, or the most likely one when none is."""
+    Multi-label: every label with p > 0.5, or the most likely one when none is. The logits come from `model`'s own
+    forward on batches of `batch_size` in input order (bf16 autocast on a GPU), or, given `encoder` (a
+    `docketbert.inference.Encoder` over the same export), from its fast path on length-sorted batches in its
+    mode; the tokenization and the decoding are the same either way."""
+    kind = task_kind(task)
+    id2label = {int(k): v for k, v in model.config.id2label.items()}
+    enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length,
+                    return_offsets_mapping=kind == "spans")
+    rows = enc["input_ids"]
+    logits = _encoder_logits(encoder, rows) if encoder is not None else _model_logits(model, tokenizer, rows, kind,
+                                                                                        batch_size)
+    out = []
+    for row, ex in enumerate(examples):
+        if kind == "spans":
+            n = len(rows[row])
+            out.append(decode_tags(logits[row][:n].argmax(-1).tolist(), enc["offset_mapping"][row], ex.text))
+        elif kind == "single":
+            out.append([id2label[int(logits[row].argmax())]])
+        else:
+            picked = torch.nonzero(logits[row] > 0).flatten().tolist()  # sigmoid > 0.5
+            out.append([id2label[j] for j in picked] or [id2label[int(logits[row].argmax())]])
+    return out
+
+
+def _model_logits(model, tokenizer, rows: list[list[int]], kind: str, batch_size: int) -> list[torch.Tensor]:
+    """Each row's float32 logits on the host from the HF model's forward, batches in input order."""
     from docketbert.finetune import Collator
 
-    kind = task_kind(task)
     device = next(model.parameters()).device
     model.eval()
-    id2label = {int(k): v for k, v in model.config.id2label.items()}
     collate = Collator(tokenizer.pad_token_id, kind)
     out = []
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i:i + batch_size]
-        enc = tokenizer([ex.text for ex in chunk], truncation=True, max_length=max_length,
-                        return_offsets_mapping=kind == "spans")
-        batch = collate([{"input_ids": ids} for ids in enc["input_ids"]])
+    for i in range(0, len(rows), batch_size):
+        batch = collate([{"input_ids": ids} for ids in rows[i:i + batch_size]])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(input_ids=batch["input_ids"].to(device),
-                           attention_mask=batch["attention_mask"].to(device)).logits.float().cpu()
-        for row, ex in enumerate(chunk):
-            if kind == "spans":
-                n = len(enc["input_ids"][row])
-                out.append(decode_tags(logits[row, :n].argmax(-1).tolist(), enc["offset_mapping"][row], ex.text))
-            elif kind == "single":
-                out.append([id2label[int(logits[row].argmax())]])
-            else:
-                picked = torch.nonzero(logits[row] > 0).flatten().tolist()  # sigmoid > 0.5
-                out.append([id2label[j] for j in picked] or [id2label[int(logits[row].argmax())]])
+            out.extend(model(input_ids=batch["input_ids"].to(device),
+                             attention_mask=batch["attention_mask"].to(device)).logits.float().cpu())
+    return out
+
+
+def _encoder_logits(encoder, rows: list[list[int]]) -> list[torch.Tensor]:
+    """Each row's float32 logits on the host through `encoder` (length-sorted token-budget batches)."""
+    from docketbert.inference import token_budget_batches
+
+    out: list[torch.Tensor | None] = [None] * len(rows)
+    for batch in token_budget_batches([len(r) for r in rows], encoder.token_budget):
+        for logits, i in zip(encoder.head_logits([rows[i] for i in batch]), batch):
+            out[i] = logits
     return out
 
 
@@ -79,11 +103,15 @@ def baseline_metrics(task: str, train: Optional[list[Example]], held: list[Examp
 
 
 def evaluate_examples(model, tokenizer, task: str, held: list[Example], train: Optional[list[Example]] = None,
-                      max_length: int = 512, baselines: bool = True) -> dict:
-    """The model's metrics on `held` (labels checked against the model's first), plus baselines."""
+                      max_length: int = 512, baselines: bool = True, encoder=None) -> dict:
+    """The model's metrics on `held` (labels checked against the model's first), plus baselines. `encoder`: score
+    through the fast inference path instead (see `predict`)."""
     if task_kind(task) != "spans":
         check_labels(held, model.config.label2id, source="evaluation data")
-    metrics = {"task": task, **score(task, held, predict(model, tokenizer, held, task, max_length))}
+    predictions = predict(model, tokenizer, held, task, max_length, encoder=encoder)
+    metrics = {"task": task, **score(task, held, predictions)}
+    if encoder is not None:
+        metrics["inference"] = {"mode": encoder.mode, "layout": encoder.layout, "device": encoder.device.type}
     if baselines:
         metrics["baselines"] = baseline_metrics(task, train, held)
     return metrics
@@ -111,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-train", help="train file for TF-IDF + LR when not --heldout")
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--max-length", type=int, help="default: the fine-tune's, else 512")
+    p.add_argument("--mode", choices=["exact", "bf16", "int8"],
+                   help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
+                        "what a lossy mode costs on the task (default: the HF model's own forward, fp32 on the CPU)")
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     info_path = Path(args.model_dir) / "docketbert_finetune.json"
@@ -124,8 +155,16 @@ def main(argv: list[str] | None = None) -> int:
             fraction = args.eval_fraction or split.get("eval_fraction", 0.2)
             train, examples, _ = split_by_case(examples, seed, fraction)
         max_length = args.max_length or info.get("config", {}).get("max_length", 512)
-        model, tokenizer = load_model(args.model_dir, args.task)
-        metrics = evaluate_examples(model, tokenizer, args.task, examples, train, max_length, args.baselines)
+        encoder = None
+        if args.mode:
+            from docketbert.inference import Encoder
+
+            encoder = Encoder.from_pretrained(args.model_dir, mode=args.mode, max_length=max_length)
+            model, tokenizer = encoder.model, encoder.tokenizer
+        else:
+            model, tokenizer = load_model(args.model_dir, args.task)
+        metrics = evaluate_examples(model, tokenizer, args.task, examples, train, max_length, args.baselines,
+                                    encoder)
     except (TaskDataError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

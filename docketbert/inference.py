@@ -145,7 +145,6 @@ class Encoder:
         self.max_length = min(max_length or limit, limit)
         self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
         self.counts = Counts()
-        self.compiled = compile
         self.overlap_tokenization = device.type == "cuda"  # see `embed`
         self.tokenize_chunk = TOKENIZE_CHUNK
         if device.type == "cpu":
@@ -366,6 +365,15 @@ class Encoder:
         return out
 
     # ---- fine-tuned heads ----------------------------------------------------------------------------------------
+
+    def head_logits(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
+        """A fine-tuned head's float32 logits on the host for one batch of token-id rows ([CLS] ... [SEP], at most
+        max_length tokens): (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads (rows past
+        their length hold padding). Through this Encoder's layout and mode: what `predict` decodes, and what
+        `docketbert.evaluate --mode` scores."""
+        if not any(k in type(self.model).__name__ for k in ("ForTokenClassification", "ForSequenceClassification")):
+            raise ValueError(f"head_logits needs a fine-tuned head, not {type(self.model).__name__}")
+        return self._head_logits([list(r) for r in rows], "ForTokenClassification" in type(self.model).__name__)
 
     @torch.inference_mode()
     def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:

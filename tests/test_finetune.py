@@ -77,6 +77,14 @@ def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, 
     assert keys <= set(last) and last["n"] == metrics["n"]
     main_key = "f1" if task == "citations" else "macro_f1"
     assert last[main_key] == pytest.approx(metrics[main_key])
+    # --mode scores through the fast inference path: exact gives the same predictions as the model's own forward
+    # (a flip needs two logits within ~1e-6), int8 stays close; the JSON says what scored it.
+    for mode, tolerance in (("exact", 0.01), ("int8", 0.1)):
+        assert evaluate.main([str(out), "--task", task, "--data", str(data), "--heldout", "--no-baselines",
+                              "--mode", mode]) == 0
+        fast = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert fast["inference"] == {"mode": mode, "layout": "unpadded", "device": "cpu"}
+        assert fast["n"] == last["n"] and fast[main_key] == pytest.approx(last[main_key], abs=tolerance)
     table = downstream_table([out])
     assert f"{metrics[main_key]:.3f}" in table and task in table
 
