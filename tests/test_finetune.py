@@ -4,6 +4,8 @@ JSON line, and clear errors for bad rows."""
 import json
 import os
 import random
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,6 +87,15 @@ def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, 
         fast = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert fast["inference"] == {"mode": mode, "layout": "unpadded", "device": "cpu"}
         assert fast["n"] == last["n"] and fast[main_key] == pytest.approx(last[main_key], abs=tolerance)
+    if task == "citations":  # bench/lossy_downstream.py: the same, per mode in one process, with the agreement
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+        import lossy_downstream
+
+        result = lossy_downstream.main([str(out), "--task", task, "--data", str(data), "--modes", "exact", "int8"])
+        rows = result["results"]
+        assert set(rows) == {"reference", "exact", "int8"} and result["n"] == metrics["n"]
+        assert rows["reference"]["f1"] == pytest.approx(metrics["f1"]) and rows["exact"]["same_as_reference"] > 0.99
+        assert all(0 <= r["same_as_reference"] <= 1 and r["seconds"] > 0 for r in rows.values())
     table = downstream_table([out])
     assert f"{metrics[main_key]:.3f}" in table and task in table
 
