@@ -46,11 +46,39 @@ def parse_setting(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r}: expected MAX_LEN:CHUNK, e.g. 256:2M or 128:inf") from None
 
 
-def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[str], reps: int,
-                  vocab_size: int, pad_id: int) -> dict:
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The options the unpadded-forward benchmarks share (this one and bench/unpadded_revisions.py)."""
+    parser.add_argument("--shape", nargs="+", default=["scratch-7M"], choices=sorted(SEED_SHAPES))
+    parser.add_argument("--modes", nargs="+", default=["bf16"], choices=["exact", "bf16", "int8"])
+    parser.add_argument("--tokenizer", required=True, help="a fast tokenizer directory")
+    parser.add_argument("--input", default="../shared/data/docket_entries.jsonl.gz")
+    parser.add_argument("--entries", type=int, default=200)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+
+
+def load_rows(args: argparse.Namespace) -> tuple[list[list[int]], int, int]:
+    """Threads and memory set up as the Encoder does on the CPU; the first --entries entries tokenized. Returns the
+    token-id rows, the vocabulary size for the random models (at least the seed shapes' 50,368) and the pad id."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    keep_freed_memory()
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    rows = tokenizer(read_texts(args.input, args.entries), truncation=True, max_length=8192)["input_ids"]
+    return rows, max(len(tokenizer), 50368), tokenizer.pad_token_id or 0
+
+
+def random_model(shape: str, mode: str, vocab_size: int, pad_id: int) -> torch.nn.Module:
+    """A seed shape's ModernBertModel with seeded random weights, in `mode` (docketbert.inference.apply_mode)."""
     config = ModernBertConfig(**SEED_SHAPES[shape], vocab_size=vocab_size, pad_token_id=pad_id)
     torch.manual_seed(0)
-    model = apply_mode(ModernBertModel(config).eval(), mode, torch.device("cpu"))
+    return apply_mode(ModernBertModel(config).eval(), mode, torch.device("cpu"))
+
+
+def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[str], reps: int,
+                  vocab_size: int, pad_id: int) -> dict:
+    model = random_model(shape, mode, vocab_size, pad_id)
     encoders = {False: unpadded.UnpaddedEncoder(model), True: unpadded.UnpaddedEncoder(model, compile=True)}
     batches = token_budget_batches([len(r) for r in rows], DEFAULT_BUDGET["cpu"])
     saved = unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK
@@ -78,31 +106,19 @@ def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[s
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", nargs="+", default=["scratch-7M"], choices=sorted(SEED_SHAPES))
-    parser.add_argument("--modes", nargs="+", default=["bf16"], choices=["exact", "bf16", "int8"])
+    add_common_args(parser)
     parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, type=str,
                         help="MAX_LEN:CHUNK pairs, each optionally +compile; the first is the baseline "
                              "(default: %(default)s)")
-    parser.add_argument("--tokenizer", required=True, help="a fast tokenizer directory")
-    parser.add_argument("--input", default="../shared/data/docket_entries.jsonl.gz")
-    parser.add_argument("--entries", type=int, default=200)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     for setting in args.settings:
         parse_setting(setting)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    keep_freed_memory()  # as the Encoder does on the CPU
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    rows = tokenizer(read_texts(args.input, args.entries), truncation=True, max_length=8192)["input_ids"]
+    rows, vocab_size, pad_id = load_rows(args)
     result = {"threads": torch.get_num_threads(), "entries": len(rows), "tokens": sum(map(len, rows)),
               "command": " ".join(sys.argv), "results": {}}
     for shape in args.shape:
         for mode in args.modes:
-            row = time_settings(shape, mode, rows, args.settings, args.reps, max(len(tokenizer), 50368),
-                                tokenizer.pad_token_id or 0)
+            row = time_settings(shape, mode, rows, args.settings, args.reps, vocab_size, pad_id)
             result["results"][f"{shape} {mode}"] = row
             print(f"{shape} {mode}: " + " | ".join(f"{s} {v['seconds'] * 1000:.0f} ms ({v['speedup']}x)"
                                                    for s, v in row.items()), flush=True)

@@ -20,16 +20,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from cpu_attention import add_common_args, load_rows, random_model  # noqa: E402
 from docketbert import unpadded  # noqa: E402
-from docketbert.cpu_memory import keep_freed_memory  # noqa: E402
-from docketbert.fast_bench import read_texts  # noqa: E402
-from docketbert.inference import DEFAULT_BUDGET, apply_mode, token_budget_batches  # noqa: E402
-from docketbert.shapes import SEED_SHAPES  # noqa: E402
+from docketbert.inference import DEFAULT_BUDGET, token_budget_batches  # noqa: E402
 from timing import best_seconds, report  # noqa: E402
 
 
@@ -46,9 +43,7 @@ def module_at(revision: str, folder: Path):
 
 
 def compare(base, shape: str, mode: str, rows: list[list[int]], reps: int, vocab_size: int, pad_id: int) -> dict:
-    config = ModernBertConfig(**SEED_SHAPES[shape], vocab_size=vocab_size, pad_token_id=pad_id)
-    torch.manual_seed(0)
-    model = apply_mode(ModernBertModel(config).eval(), mode, torch.device("cpu"))
+    model = random_model(shape, mode, vocab_size, pad_id)
     batches = [[rows[i] for i in batch] for batch in token_budget_batches([len(r) for r in rows],
                                                                            DEFAULT_BUDGET["cpu"])]
     encoders = {"base": base.UnpaddedEncoder(model), "working tree": unpadded.UnpaddedEncoder(model)}
@@ -63,28 +58,16 @@ def compare(base, shape: str, mode: str, rows: list[list[int]], reps: int, vocab
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="HEAD", help="the git revision to compare against (default: %(default)s)")
-    parser.add_argument("--shape", nargs="+", default=["scratch-7M"], choices=sorted(SEED_SHAPES))
-    parser.add_argument("--modes", nargs="+", default=["bf16"], choices=["exact", "bf16", "int8"])
-    parser.add_argument("--tokenizer", required=True, help="a fast tokenizer directory")
-    parser.add_argument("--input", default="../shared/data/docket_entries.jsonl.gz")
-    parser.add_argument("--entries", type=int, default=200)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None)
+    add_common_args(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    keep_freed_memory()  # as the Encoder does on the CPU
-    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    rows = tokenizer(read_texts(args.input, args.entries), truncation=True, max_length=8192)["input_ids"]
+    rows, vocab_size, pad_id = load_rows(args)
     result = {"base": args.base, "threads": torch.get_num_threads(), "entries": len(rows),
               "tokens": sum(map(len, rows)), "command": " ".join(sys.argv), "results": {}}
     with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
         base = module_at(args.base, Path(folder))
         for shape in args.shape:
             for mode in args.modes:
-                row = compare(base, shape, mode, rows, args.reps, max(len(tokenizer), 50368),
-                              tokenizer.pad_token_id or 0)
+                row = compare(base, shape, mode, rows, args.reps, vocab_size, pad_id)
                 result["results"][f"{shape} {mode}"] = row
                 print(f"{shape} {mode}: {row}", file=sys.stderr, flush=True)
     return report(result, args.json)
