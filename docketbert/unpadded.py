@@ -60,7 +60,7 @@ def _attention_inputs(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.T
     transformers does: x * cos + rotate_half(x) * sin, computed on the two halves of the head dimension (`cos` and
     `sin` hold one half of transformers' tables, whose halves are equal), without rotate_half's copies."""
     qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
-    qk, half = qkv[:, :2].float(), head_dim // 2  # a view in fp32, so every input is read before it is overwritten
+    qk, half = qkv[:, :2].float(), head_dim // 2  # in fp32 a view: each half is computed before either is written
     first, second = qk[..., :half], qk[..., half:]
     rotated_first = torch.addcmul(first * cos, second, sin, value=-1)
     qkv[:, :2, :, half:] = torch.addcmul(second * cos, first, sin)
@@ -117,7 +117,7 @@ class UnpaddedEncoder:
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`), shaped
         (T, 2, 1, head_dim / 2) for queries and keys (one half of transformers' tables: the halves are equal); the
-        queries' half carries the softmax scale."""
+        queries' tables carry the softmax scale."""
         scale = torch.tensor([self.scale, 1.0], device=positions.device)[None, :, None, None]
         out = {}
         for layer_type, inv_freq in self.inv_freq.items():
