@@ -8,6 +8,7 @@ can move its output by ~1e-2).
 
     OMP_NUM_THREADS=2 python bench/unpadded_revisions.py --base 0b1428a --shape scratch-7M base-150M \
         --modes exact bf16 int8 --tokenizer /tmp/tok --threads 2 --json revisions.json
+    OMP_NUM_THREADS=2 python bench/unpadded_revisions.py --base 0b1428a --compile --tokenizer /tmp/tok   # compiled
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ def module_at(revision: str, folder: Path):
     return module
 
 
-def compare(base, shape: str, mode: str, rows: list[list[int]], reps: int, vocab_size: int, pad_id: int) -> dict:
+def compare(base, shape: str, mode: str, rows: list[list[int]], reps: int, vocab_size: int, pad_id: int,
+            compile: bool = False) -> dict:
     model = random_model(shape, mode, vocab_size, pad_id)
     batches = [[rows[i] for i in batch] for batch in token_budget_batches([len(r) for r in rows],
                                                                            DEFAULT_BUDGET["cpu"])]
-    encoders = {"base": base.UnpaddedEncoder(model), "working tree": unpadded.UnpaddedEncoder(model)}
+    encoders = {"base": base.UnpaddedEncoder(model, compile=compile),
+                "working tree": unpadded.UnpaddedEncoder(model, compile=compile)}
+    # the outputs' pass is also the warm-up (with --compile, the compilation)
     outputs = {name: torch.cat([encoder(batch) for batch in batches]).float() for name, encoder in encoders.items()}
     runs = {name: (lambda e=encoder: [e(batch) for batch in batches]) for name, encoder in encoders.items()}
     best = best_seconds(runs, reps)
@@ -58,16 +62,18 @@ def compare(base, shape: str, mode: str, rows: list[list[int]], reps: int, vocab
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="HEAD", help="the git revision to compare against (default: %(default)s)")
+    parser.add_argument("--compile", action="store_true",
+                        help="both with compile=True (each compiles on a first, untimed pass)")
     add_common_args(parser)
     args = parser.parse_args(argv)
     rows, vocab_size, pad_id = load_rows(args)
-    result = {"base": args.base, "threads": torch.get_num_threads(), "entries": len(rows),
+    result = {"base": args.base, "compile": args.compile, "threads": torch.get_num_threads(), "entries": len(rows),
               "tokens": sum(map(len, rows)), "command": " ".join(sys.argv), "results": {}}
     with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
         base = module_at(args.base, Path(folder))
         for shape in args.shape:
             for mode in args.modes:
-                row = compare(base, shape, mode, rows, args.reps, vocab_size, pad_id)
+                row = compare(base, shape, mode, rows, args.reps, vocab_size, pad_id, args.compile)
                 result["results"][f"{shape} {mode}"] = row
                 print(f"{shape} {mode}: {row}", file=sys.stderr, flush=True)
     return report(result, args.json)
