@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-length", type=int, help="default: the fine-tune's, else 512")
     p.add_argument("--mode", choices=["exact", "bf16", "int8"],
                    help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
-                        "what a lossy mode costs on the task (default: the HF model's own forward, fp32 on the CPU)")
+                        "what a lossy mode costs on the task; int8 runs on the CPU (default: the HF model's own "
+                        "forward, fp32 on the CPU)")
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     info_path = Path(args.model_dir) / "docketbert_finetune.json"
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.mode:
             from docketbert.inference import Encoder
 
-            encoder = Encoder.from_pretrained(args.model_dir, mode=args.mode, max_length=max_length)
+            device = "cpu" if args.mode == "int8" else "auto"  # dynamic int8 runs on the CPU only
+            encoder = Encoder.from_pretrained(args.model_dir, device=device, mode=args.mode, max_length=max_length)
             model, tokenizer = encoder.model, encoder.tokenizer
         else:
             model, tokenizer = load_model(args.model_dir, args.task)
