@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from docketbert.cpu_memory import keep_freed_memory
+from docketbert.transfer import to_device
 
 MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
@@ -265,7 +266,7 @@ class Encoder:
         from docketbert.data import pad_rows
 
         ids, mask = pad_rows(rows, self.model.config.pad_token_id or 0)
-        return ids.to(self.device), mask.to(self.device)
+        return to_device(ids, self.device), to_device(mask, self.device)
 
     def _pool(self, hidden: torch.Tensor, owner: torch.Tensor, first: torch.Tensor, n: int) -> torch.Tensor:
         """hidden (B, L, H); owner (B, L): the batch-local entry of each token (-1: none); first: (n,) flat index of
@@ -273,11 +274,12 @@ class Encoder:
         flat = hidden.reshape(-1, hidden.shape[-1]).float()
         if self.pooling == "cls":
             return flat[first]
-        owner = owner.reshape(-1)
-        keep = owner >= 0
-        sums = torch.zeros((n, flat.shape[1]), dtype=flat.dtype, device=flat.device).index_add_(0, owner[keep], flat[keep])
-        counts = torch.bincount(owner[keep], minlength=n).clamp(min=1)
-        return sums / counts[:, None]
+        # padding (-1) is summed into an extra row n, dropped after: no boolean indexing, which would synchronize
+        owner = torch.where(owner.reshape(-1) >= 0, owner.reshape(-1), n)
+        sums = torch.zeros((n + 1, flat.shape[1]), dtype=flat.dtype, device=flat.device).index_add_(0, owner, flat)
+        ones = torch.ones_like(owner, dtype=flat.dtype)
+        counts = torch.zeros(n + 1, dtype=flat.dtype, device=flat.device).index_add_(0, owner, ones)
+        return sums[:n] / counts[:n, None].clamp(min=1)
 
     def _embed_batch(self, rows: list[list[int]]) -> torch.Tensor:
         """(len(rows), H) pooled embeddings for one batch of token-id rows."""
@@ -313,9 +315,9 @@ class Encoder:
         ids, owner = ids.view(self._rows, width), owner.view(self._rows, width)
         first = torch.zeros(n, dtype=torch.long)
         first[torch.from_numpy(order)] = torch.from_numpy(start)
-        owner = owner.to(self.device)  # entry ids are distinct, so they serve as segment ids (-1: padding)
-        hidden = encode_packed(self.encoder, ids.to(self.device), owner)
-        return self._pool(hidden, owner, first.to(self.device), n)
+        owner = to_device(owner, self.device)  # entry ids are distinct, so they serve as segment ids (-1: padding)
+        hidden = encode_packed(self.encoder, to_device(ids, self.device), owner)
+        return self._pool(hidden, owner, to_device(first, self.device), n)
 
     def _batches(self, ids: list[list[int]]) -> list[list[int]]:
         budget = self.token_budget
@@ -361,7 +363,7 @@ class Encoder:
         out = torch.empty((len(ids), self.model.config.hidden_size), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             for batch in self._batches(ids):
-                out[torch.tensor(batch, device=self.device)] = self._embed_batch([ids[i] for i in batch])
+                out[to_device(torch.tensor(batch), self.device)] = self._embed_batch([ids[i] for i in batch])
         return out
 
     # ---- fine-tuned heads ----------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from docketbert.data import flat_ids
+from docketbert.transfer import to_device
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256
@@ -136,7 +137,7 @@ class UnpaddedEncoder:
         """cos and sin per token and layer type, as transformers computes them (fp32, rounded to `dtype`), shaped
         (T, 2, 1, head_dim / 2) for queries and keys (one half of transformers' tables: the halves are equal); the
         queries' tables carry the softmax scale."""
-        scale = torch.tensor([self.scale, 1.0], device=positions.device)[None, :, None, None]
+        scale = to_device(torch.tensor([self.scale, 1.0]), positions.device)[None, :, None, None]
         out = {}
         for layer_type, inv_freq in self.inv_freq.items():
             freqs = positions[:, None].float() * inv_freq[None, :].float()
@@ -152,7 +153,7 @@ class UnpaddedEncoder:
         26 MB band mask; built on the host, 100k entries' masks took 1.1-1.9 s of host time and 2.8 GB of copies.)"""
         full = None
         if not bool((lengths == width).all()):
-            keys = torch.arange(width, device=device)[None, :] < lengths.to(device)[:, None]  # (B, L)
+            keys = torch.arange(width, device=device)[None, :] < to_device(lengths, device)[:, None]  # (B, L)
             full = torch.zeros(keys.shape, dtype=dtype, device=device).masked_fill_(~keys, float("-inf"))[:, None, None]
         local = full
         if width > self.window + 1:
@@ -202,8 +203,8 @@ class UnpaddedEncoder:
         # fp32 on the CPU (matmul attention adds them to the scores); off it in the model's dtype, as sdpa wants
         mask_dtype = torch.float32 if device.type == "cpu" else model.embeddings.tok_embeddings.weight.dtype
         masks = self._masks(lengths, width, mask_dtype, device)
-        ids, starts, positions, slot, pad_slot, lengths = (
-            x.to(device) for x in (ids, starts, positions, slot, pad_slot, lengths))
+        ids, starts, positions, slot, pad_slot, lengths = (  # no synchronization per batch on a GPU
+            to_device(x, device) for x in (ids, starts, positions, slot, pad_slot, lengths))
 
         hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
         dtype = hidden.dtype
@@ -225,6 +226,6 @@ class UnpaddedEncoder:
         hidden = model.final_norm(hidden)
         if pooling in ("cls", "none"):
             return hidden
-        owner = torch.repeat_interleave(torch.arange(n, device=device), lengths)
+        owner = torch.repeat_interleave(torch.arange(n, device=device), lengths, output_size=len(ids))  # no sync
         sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(0, owner, hidden.float())
         return (sums / lengths[:, None]).to(dtype)

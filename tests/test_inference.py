@@ -274,3 +274,13 @@ def test_direct_rust_tokenization_equals_the_transformers_call(model_dir, texts)
     assert (fast.empty, fast.truncated) == (with_offsets.empty, with_offsets.truncated) == (2, fast.truncated)
     assert fast.truncated >= 1 and max(map(len, fast.ids)) == MAX_LEN
     assert all(row[0] == enc.tokenizer.cls_token_id and row[-1] == enc.tokenizer.sep_token_id for row in fast.ids)
+
+
+def test_to_device_copies_to_a_gpu_and_keeps_cpu_tensors():
+    """docketbert.transfer.to_device: the tensor itself on the CPU; on a GPU (where there is one) the same values."""
+    from docketbert.transfer import to_device
+
+    t = torch.arange(5)
+    assert to_device(t, torch.device("cpu")) is t
+    if torch.cuda.is_available():
+        assert torch.equal(to_device(t, torch.device("cuda")).cpu(), t)
