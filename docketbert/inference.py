@@ -373,9 +373,15 @@ class Encoder:
         max_length tokens): (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads (rows past
         their length hold padding). Through this Encoder's layout and mode: what `predict` decodes, and what
         `docketbert.evaluate --mode` scores."""
-        if not any(k in type(self.model).__name__ for k in ("ForTokenClassification", "ForSequenceClassification")):
-            raise ValueError(f"head_logits needs a fine-tuned head, not {type(self.model).__name__}")
-        return self._head_logits([list(r) for r in rows], "ForTokenClassification" in type(self.model).__name__)
+        return self._head_logits([list(r) for r in rows], self._token_head("head_logits"))
+
+    def _token_head(self, caller: str) -> bool:
+        """True for a token-classification head, False for a sequence one; a clear error without a fine-tuned head."""
+        name = type(self.model).__name__
+        if "ForTokenClassification" not in name and "ForSequenceClassification" not in name:
+            archs = " ".join(self.model.config.architectures or [])
+            raise ValueError(f"{caller} needs a fine-tuned head (architectures: {archs or 'none'}); use embed")
+        return "ForTokenClassification" in name
 
     @torch.inference_mode()
     def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:
@@ -398,10 +404,7 @@ class Encoder:
         (BIO tags merged into one span per entity). Input order kept; sorted batches through the unpadded forward
         and the head's own modules (layout unpadded), or the full HF forward on padded batches (other layouts)."""
         config = self.model.config
-        archs = " ".join(config.architectures or [])
-        token_level = "ForTokenClassification" in type(self.model).__name__
-        if not token_level and "ForSequenceClassification" not in type(self.model).__name__:
-            raise ValueError(f"predict needs a fine-tuned head (architectures: {archs or 'none'}); use embed")
+        token_level = self._token_head("predict")
         id2label = {int(k): v for k, v in config.id2label.items()}
         clean = ["" if t is None else str(t) for t in texts]
         tok = self.tokenize(clean, offsets=token_level)

@@ -146,14 +146,15 @@ class UnpaddedEncoder:
             out[layer_type] = (cos * scale, sin * scale)
         return out
 
-    def _masks(self, lengths: torch.Tensor, width: int, dtype: torch.dtype, device: torch.device | None = None
+    def _masks(self, lengths: torch.Tensor, width: int, dtype: torch.dtype, padded: bool
                ) -> dict[str, torch.Tensor | None]:
-        """Additive masks per layer type: keys past each row's length; on local layers also outside the window.
-        `lengths` on the host; the masks are built on `device`. (A 65,536-token GPU batch of 100-token rows has a
-        26 MB band mask; built on the host, 100k entries' masks took 1.1-1.9 s of host time and 2.8 GB of copies.)"""
-        full = None
-        if not bool((lengths == width).all()):
-            keys = torch.arange(width, device=device)[None, :] < to_device(lengths, device)[:, None]  # (B, L)
+        """Additive masks per layer type: keys past each row's length (when some row is `padded`, i.e. shorter than
+        `width`); on local layers also outside the window. Built on the device of `lengths`. (A 65,536-token GPU batch
+        of 100-token rows has a 26 MB band mask; built on the host, 100k entries' masks took 1.1-1.9 s of host time
+        and 2.8 GB of copies.)"""
+        full, device = None, lengths.device
+        if padded:
+            keys = torch.arange(width, device=device)[None, :] < lengths[:, None]  # (B, L)
             full = torch.zeros(keys.shape, dtype=dtype, device=device).masked_fill_(~keys, float("-inf"))[:, None, None]
         local = full
         if width > self.window + 1:
@@ -200,11 +201,12 @@ class UnpaddedEncoder:
         is_pad = torch.ones(n * width, dtype=torch.bool)
         is_pad[slot] = False
         pad_slot = is_pad.nonzero().squeeze(1)
-        # fp32 on the CPU (matmul attention adds them to the scores); off it in the model's dtype, as sdpa wants
-        mask_dtype = torch.float32 if device.type == "cpu" else model.embeddings.tok_embeddings.weight.dtype
-        masks = self._masks(lengths, width, mask_dtype, device)
+        padded = not bool((lengths == width).all())  # on the host, before the copies
         ids, starts, positions, slot, pad_slot, lengths = (  # no synchronization per batch on a GPU
             to_device(x, device) for x in (ids, starts, positions, slot, pad_slot, lengths))
+        # fp32 on the CPU (matmul attention adds them to the scores); off it in the model's dtype, as sdpa wants
+        mask_dtype = torch.float32 if device.type == "cpu" else model.embeddings.tok_embeddings.weight.dtype
+        masks = self._masks(lengths, width, mask_dtype, padded)
 
         hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
         dtype = hidden.dtype
