@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Every GPU measurement of the throughput, inference and downstream issues in ONE call on a lent H100/H200, each
 # stage time-boxed against a global deadline, most important first, results written as they come. Stages:
-#   train_levers  packed base-150M toward 400k tokens/s: 128 rows of 512, 32 rows of 1024, compile mode
-#                 max-autotune-no-cudagraphs, each with a 3-step profile: top ops, GPU busy fraction (levers_*.json)
+#   train_masks   bench/flex_block_masks.py on the GPU: create_block_mask vs the block tables, per step
+#                 (train_masks.json)
+#   train_levers  packed base-150M toward 400k tokens/s: 128 rows of 512 (beside packed_boolean: the MLM head's
+#                 positions by boolean indexing), 32 rows of 1024, compile mode max-autotune-no-cudagraphs, each with
+#                 a 3-step profile: top ops, GPU busy fraction (levers_*.json)
 #   train_e2e     composer docketbert/train.py, base-150M shape from random weights, schema defaults (packing,
 #                 flex_attention and compile on auto), 120 steps (train_e2e_run_info.json, throughput in the log)
 #   infer_others  docketbert.fast_bench --device cuda for scratch-7M and sliced-large-10l-175M (infer_others.json)
@@ -16,9 +19,9 @@
 #   session.log   everything printed, with each stage's box, exit status and seconds
 # The default order runs what the 2026-11-26 H200 session left unmeasured first (BENCHMARKS.md has its numbers).
 # STAGES="a b ..." picks and orders the stages; presets per issue, each sized for one ~500 s call (a session has 15
-# minutes of device time, machine start included): STAGES=training (issue 5: train_levers train_e2e train_others),
-# STAGES=inference (issue 6: infer_base infer_others), STAGES=downstream (issue 7). Default: training then inference
-# (the deadline skips what does not fit).
+# minutes of device time, machine start included): STAGES=training (issue 5: train_masks train_levers train_e2e
+# train_others), STAGES=inference (issue 6: infer_base infer_others), STAGES=downstream (issue 7). Default: training
+# then inference (the deadline skips what does not fit).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
 # bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
@@ -66,8 +69,9 @@ run_stage() {
         --variants seed,dense,packed_sdpa,packed --json "$OUT/train_base.json" ;;
     train_seed) stage train_seed 90 $PY bench/train_throughput.py --variants seed \
         --shapes base-150M,scratch-7M,sliced-large-10l-175M --json "$OUT/train_seed.json" ;;
+    train_masks) stage train_masks 60 $PY bench/flex_block_masks.py --device cuda --json "$OUT/train_masks.json" ;;
     train_levers) stage train_levers 300 bash -c "
-        $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 128 --profile 3 \
+        $PY bench/train_throughput.py --shapes base-150M --variants packed,packed_boolean --rows 128 --profile 3 \
             --json $OUT/levers_rows128.json
         $PY bench/train_throughput.py --shapes base-150M --variants packed --rows 32 --width 1024 --profile 3 \
             --json $OUT/levers_width1024.json
@@ -93,9 +97,9 @@ run_stage() {
   esac
 }
 case ${STAGES:-} in
-  training) STAGES="train_levers train_e2e train_others" ;;
+  training) STAGES="train_masks train_levers train_e2e train_others" ;;
   inference) STAGES="infer_base infer_others" ;;
-  "") STAGES="train_levers train_e2e infer_base infer_others train_others" ;;
+  "") STAGES="train_masks train_levers train_e2e infer_base infer_others train_others" ;;
 esac
 for name in $STAGES; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"

@@ -10,6 +10,8 @@ Variants (each: warm-up steps, then timed steps with the device synchronised; re
           the encoder (GPU), MLM head on masked positions only (docketbert.model.MaskedLMModel), fused AdamW, bf16.
 - packed_sdpa: the same packed rows with dense per-entry masks through sdpa and no compilation (the fallback when
           flex_attention or torch.compile is unavailable).
+- packed_boolean: packed, but the MLM head finds the masked positions by boolean indexing on the device (the host
+          waits for their count every step) instead of the collator's per-row list: the lever's A/B.
 Batches are built and moved to the device before timing (in training, packing runs in dataloader workers).
 MFU = 6 x non-embedding parameters x real tokens / time / peak (peak: --peak-tflops, H100/H200 bf16 dense spec 989;
 performance.md measured ~790 on the H200 matrix rate). Entry lengths: a lognormal fitted to the seed's corpus (mean
@@ -161,7 +163,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--tiny", action="store_true", help="one ~1M-parameter shape (a CPU check)")
     parser.add_argument("--shapes", default=None, help=f"comma list of {', '.join(SHAPES)} (default: all)")
-    parser.add_argument("--variants", default="seed,dense,packed", help="comma list of seed, dense, packed, packed_sdpa")
+    parser.add_argument("--variants", default="seed,dense,packed",
+                        help="comma list of seed, dense, packed, packed_sdpa, packed_boolean")
     parser.add_argument("--width", type=int, default=None, help="row width for dense/packed (GPU 512, CPU 256)")
     parser.add_argument("--rows", type=int, default=None, help="rows per step for dense/packed (GPU 64, CPU 4)")
     parser.add_argument("--seed-entries", type=int, default=16, help="entries per step of the seed recipe")
@@ -196,8 +199,8 @@ def main(argv=None) -> int:
             parser.error(f"unknown shapes {sorted(unknown)}; choose from {sorted(shapes)}")
         shapes = {k: shapes[k] for k in args.shapes.split(",")}
     variants = args.variants.split(",")
-    if set(variants) - {"seed", "dense", "packed", "packed_sdpa"}:
-        parser.error("--variants are seed, dense, packed, packed_sdpa")
+    if set(variants) - {"seed", "dense", "packed", "packed_sdpa", "packed_boolean"}:
+        parser.error("--variants are seed, dense, packed, packed_sdpa, packed_boolean")
     attn = args.attn or ("flex_attention" if cuda else "sdpa")
     compile_packed = cuda and not args.no_compile
 
@@ -216,7 +219,8 @@ def main(argv=None) -> int:
         report["results"][shape] = {}
         for variant in variants:
             config = ModernBertConfig(**{"vocab_size": 50368, **SPECIAL, **overrides})
-            config._attn_implementation = attn if variant == "packed" else "sdpa"
+            fast = variant in ("packed", "packed_boolean")  # flex_attention and compile (on GPU)
+            config._attn_implementation = attn if fast else "sdpa"
             vocab = config.vocab_size
             brng = np.random.default_rng(1)
             if variant == "seed":
@@ -225,9 +229,11 @@ def main(argv=None) -> int:
                 batches = list(dense_batches(steps + warmup, rows, width, vocab, brng))
             else:
                 batches = list(packed_batches(pack_lengths, steps + warmup, rows, width, vocab, brng))
+                if variant == "packed_boolean":
+                    batches = [{k: v for k, v in b.items() if not k.startswith("mlm_")} for b in batches]
             try:
                 result = run_variant(variant, config, batches, device, bf16=cuda,
-                                     compile_encoder=variant == "packed" and compile_packed, warmup=warmup,
+                                     compile_encoder=fast and compile_packed, warmup=warmup,
                                      compile_mode=args.compile_mode, profile=args.profile)
                 result["mfu"] = result["flops_per_s"] / (peak * 1e12) if peak else None
             except Exception as err:  # one failing variant must not lose the others' numbers

@@ -58,6 +58,23 @@ def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: fl
     return masked, labels
 
 
+def labelled_positions(labels: torch.Tensor, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each row carries a label, for an MLM head that runs only there without asking the device.
+
+    Returns (positions, labels), both (B, K): row r's labelled positions in increasing order, then position 0 with
+    label IGNORE_INDEX up to K, the most labels in any row rounded up to `multiple` (0 when nothing is labelled).
+    Computed by the collator on the host, so the model gathers exactly these rows (fixed shapes, no
+    `hidden[labels != IGNORE_INDEX]`, whose output size the host must wait for on a GPU). Row-local, so a batch
+    split into micro-batches along its rows keeps them valid."""
+    picked = labels != IGNORE_INDEX
+    counts = picked.sum(1)
+    width = -(-int(counts.max()) // multiple) * multiple if labels.numel() else 0
+    order = torch.argsort((~picked).to(torch.int8), dim=1, stable=True)[:, :width]
+    filled = torch.arange(width)[None, :] < counts[:, None]
+    positions = torch.where(filled, order, 0)
+    return positions, torch.where(filled, labels.gather(1, positions), IGNORE_INDEX)
+
+
 def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:
     """Cut an entry to `max_seq_len` tokens, keeping the [SEP] it ended with."""
     if len(ids) <= max_seq_len:
@@ -127,6 +144,8 @@ def count_real_tokens(batch: dict[str, torch.Tensor]) -> int:
 
 
 def build_dataloader(dataset: StreamingDataset, collator: MLMCollator, batch_size: int, num_workers: int = 0,
-                     drop_last: bool = False) -> DataLoader:
+                     drop_last: bool = False, pin_memory: bool = False) -> DataLoader:
+    """`pin_memory` (training on a GPU): batches in page-locked memory, so their copy to the device (Composer's,
+    non-blocking) does not hold up the host."""
     return DataLoader(dataset, batch_size=batch_size, collate_fn=collator, num_workers=num_workers,
-                      drop_last=drop_last, persistent_workers=num_workers > 0)
+                      drop_last=drop_last, persistent_workers=num_workers > 0, pin_memory=pin_memory)

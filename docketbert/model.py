@@ -81,7 +81,9 @@ class MaskedLMModel(HuggingFaceModel):
     """Composer wrapper around ModernBertForMaskedLM that runs the MLM head only at masked positions.
 
     The encoder sees the whole batch; the prediction head and the vocabulary projection, the largest matrix of a
-    small model, see only the ~30% of positions that carry a label. Loss and metrics are the same as dense."""
+    small model, see only the ~30% of positions that carry a label. Loss and metrics are the same as dense. Packed
+    batches list those positions per row (`mlm_positions`, `mlm_labels`), so the forward never waits for the
+    device; other batches pick them with a boolean index."""
 
     def __init__(self, model: ModernBertForMaskedLM, tokenizer: Optional[PreTrainedTokenizerBase] = None):
         def metrics():
@@ -96,15 +98,29 @@ class MaskedLMModel(HuggingFaceModel):
             hidden = encode_packed(self.model.model, batch["input_ids"], batch["segments"])
         else:
             hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
-        labels = batch["labels"]
-        picked = labels != IGNORE_INDEX
-        logits = self.model.decoder(self.model.head(hidden[picked]))
-        return {"logits": logits, "labels": labels[picked], "hidden": hidden}
+        if "mlm_positions" in batch:  # listed by the collator: no device-to-host wait for the rows' count
+            rows, labels = self.labelled_rows(hidden, batch["mlm_positions"]), batch["mlm_labels"].flatten()
+        else:
+            picked = batch["labels"] != IGNORE_INDEX
+            rows, labels = hidden[picked], batch["labels"][picked]
+        logits = self.model.decoder(self.model.head(rows))
+        return {"logits": logits, "labels": labels, "hidden": hidden}
+
+    @staticmethod
+    def labelled_rows(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """hidden (B, L, H) at per-row positions (B, K) -> (B * K, H), row-major like boolean indexing."""
+        batch, length, size = hidden.shape
+        offsets = torch.arange(batch, device=positions.device)[:, None] * length
+        return hidden.reshape(batch * length, size).index_select(0, (positions + offsets).flatten())
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: Any) -> torch.Tensor:
-        if outputs["labels"].numel() == 0:  # nothing masked in this micro-batch: a zero that keeps the graph
+        labels = outputs["labels"]
+        if labels.numel() == 0:  # nothing masked in this micro-batch: a zero that keeps the graph
             return outputs["hidden"].sum() * 0.0
-        return F.cross_entropy(outputs["logits"].float(), outputs["labels"])
+        # The mean over labelled rows; listed positions pad rows with IGNORE_INDEX, and a micro-batch may hold
+        # only those (a sum of zero then, not the NaN of an empty mean).
+        total = F.cross_entropy(outputs["logits"].float(), labels, ignore_index=IGNORE_INDEX, reduction="sum")
+        return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
 
     def eval_forward(self, batch: dict[str, torch.Tensor], outputs: Optional[Any] = None) -> torch.Tensor:
         outputs = outputs if outputs is not None else self.forward(batch)

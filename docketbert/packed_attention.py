@@ -25,7 +25,8 @@ def segment_ids_for_rows(rows: Sequence[Sequence[int]], width: int, device: torc
     for r, lengths in enumerate(rows):
         if sum(lengths) > width:
             raise ValueError(f"row {r} holds {sum(lengths)} tokens, more than its width {width}")
-        segments[r, : sum(lengths)] = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
+        ids = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths, dtype=torch.long))
+        segments[r, : len(ids)] = ids
     return segments.to(device)
 
 
@@ -57,9 +58,15 @@ def dense_masks(segments: torch.Tensor, sliding_window: int, implementation: str
     return masks
 
 
-def block_masks(segments: torch.Tensor, sliding_window: int) -> dict[str, "torch.nn.attention.flex_attention.BlockMask"]:
-    """FlexAttention BlockMasks for the same pattern as `dense_masks`."""
-    from torch.nn.attention.flex_attention import create_block_mask
+def block_masks(segments: torch.Tensor, sliding_window: int,
+                tables: bool = True) -> dict[str, "torch.nn.attention.flex_attention.BlockMask"]:
+    """FlexAttention BlockMasks for the same pattern as `dense_masks`.
+
+    The block tables come from per-block segment ranges (`_block_tables`: a few dozen small ops on the device),
+    not from `create_block_mask`, which evaluates the mask on every (query, key) pair: ~800 aten ops and B x L x L
+    elements per mask, every training step; both give the same tables. `tables=False`, widths that are not a
+    multiple of the block size, and windows as wide as a block go through `create_block_mask`."""
+    from torch.nn.attention.flex_attention import BlockMask, create_block_mask
 
     batch, width = segments.shape
 
@@ -69,11 +76,67 @@ def block_masks(segments: torch.Tensor, sliding_window: int) -> dict[str, "torch
     def same_entry_in_window(b, h, q, kv):
         return same_entry(b, h, q, kv) & ((q - kv).abs() <= sliding_window)
 
-    device = segments.device
-    return {
-        "full_attention": create_block_mask(same_entry, batch, None, width, width, device=device),
-        "sliding_attention": create_block_mask(same_entry_in_window, batch, None, width, width, device=device),
-    }
+    mods = {"full_attention": same_entry, "sliding_attention": same_entry_in_window}
+    if not tables or width % FLEX_BLOCK or sliding_window >= FLEX_BLOCK - 1:
+        return {name: create_block_mask(mod, batch, None, width, width, device=segments.device)
+                for name, mod in mods.items()}
+    masks = {}
+    for name, (partial, full) in _block_tables(segments, sliding_window).items():
+        partial, full = _ordered(partial), _ordered(full)
+        # Both patterns are symmetric, so the query-side tables (for the backward pass) equal the key-side ones.
+        masks[name] = BlockMask((width, width), *partial, *full, *partial, *full, BLOCK_SIZE=(FLEX_BLOCK, FLEX_BLOCK),
+                                mask_mod=mods[name])
+    return masks
+
+
+FLEX_BLOCK = 128  # FlexAttention's default sparse block size
+
+
+def _segment_range(segments: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Smallest and largest entry id over the last dimension, padding ignored; (max < min) where all is padding."""
+    real = segments >= 0
+    big = torch.iinfo(segments.dtype).max
+    return torch.where(real, segments, big).amin(-1), torch.where(real, segments, -1).amax(-1)
+
+
+def _overlap(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Whether two segment ranges share an entry id: exact for packed rows (ids contiguous and increasing along a
+    row), and never False where an entry is shared, whatever the ids."""
+    (a_min, a_max), (b_min, b_max) = a, b
+    return (a_min <= b_max) & (b_min <= a_max) & (a_min <= a_max) & (b_min <= b_max)
+
+
+def _block_tables(segments: torch.Tensor, sliding_window: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """(partial, full) boolean tables (B, 1, n, n) of FLEX_BLOCK x FLEX_BLOCK tiles for both masks, equal to
+    `create_block_mask`'s for packed rows. A tile is full when both blocks hold one and the same entry and no
+    padding; it is partial when some pair of it attends (the diagonal always does: every query sees itself).
+    Local tiles are never full (the window is narrower than a block) and reach only the neighbouring block,
+    through the last `sliding_window` tokens of one block and the first of the next."""
+    batch, width = segments.shape
+    n = width // FLEX_BLOCK
+    blocks = segments.view(batch, n, FLEX_BLOCK)
+    lo, hi = _segment_range(blocks)
+    one_entry = (blocks >= 0).all(-1) & (lo == hi)
+    diagonal = torch.eye(n, dtype=torch.bool, device=segments.device)
+    pair = (lo[:, :, None], hi[:, :, None]), (lo[:, None, :], hi[:, None, :])
+    full = one_entry[:, :, None] & one_entry[:, None, :] & (lo[:, :, None] == lo[:, None, :])
+    reach = _overlap(*pair) | diagonal
+    link = _overlap(_segment_range(blocks[:, :-1, FLEX_BLOCK - sliding_window:]),
+                    _segment_range(blocks[:, 1:, :sliding_window]))  # (B, n - 1): block i with block i + 1
+    local = diagonal.expand(batch, n, n).clone()
+    rows = torch.arange(n - 1, device=segments.device)
+    local[:, rows, rows + 1] = link
+    local[:, rows + 1, rows] = link
+    return {"full_attention": ((reach & ~full)[:, None], full[:, None]),
+            "sliding_attention": (local[:, None], torch.zeros_like(local)[:, None])}
+
+
+def _ordered(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A boolean tile table -> (count, indices) per query block, in `create_block_mask`'s layout: the active
+    key blocks first in increasing order, then the others."""
+    table = table.to(torch.int32)
+    return (table.sum(-1, dtype=torch.int32),
+            torch.argsort(table, dim=-1, descending=True, stable=True).to(torch.int32))
 
 
 def packed_masks(segments: torch.Tensor, config, dtype: torch.dtype = torch.float32) -> dict:

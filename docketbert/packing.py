@@ -32,7 +32,7 @@ from composer.core import Callback, State
 from composer.loggers import Logger
 from torch.utils.data import IterableDataset
 
-from docketbert.data import MLMCollator, mask_tokens, truncate_entry
+from docketbert.data import MLMCollator, labelled_positions, mask_tokens, truncate_entry
 from docketbert.packed_attention import PAD_SEGMENT
 
 # Assumed packing efficiency when estimating the number of rows of an epoch (measured: ~99% on docket entries).
@@ -111,7 +111,8 @@ class PackedRows(IterableDataset):
 
 @dataclass
 class PackedMLMCollator:
-    """Packed rows -> a fixed-width MLM batch, masked like `MLMCollator` (whose masking options it takes)."""
+    """Packed rows -> a fixed-width MLM batch, masked like `MLMCollator` (whose masking options it takes), with
+    the labelled positions listed per row (`labelled_positions`) for `MaskedLMModel`."""
 
     base: MLMCollator
     width: int
@@ -131,7 +132,9 @@ class PackedMLMCollator:
         attention_mask = (segments >= 0).long()
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(b.special_ids))
         masked, labels = mask_tokens(input_ids, maskable, b.mlm_probability, b.mask_id, b.vocab_size)
-        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels, "segments": segments}
+        mlm_positions, mlm_labels = labelled_positions(labels)
+        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels, "segments": segments,
+                "mlm_positions": mlm_positions, "mlm_labels": mlm_labels}
 
 
 def packing_efficiency(batch: dict[str, Any]) -> float:
@@ -196,8 +199,10 @@ def packed_attn_implementation(requested: str, resolved: str, device: str) -> st
 
 
 def build_packed_loader(dataset, collator: MLMCollator, width: int, batch_size: int, buffer_size: int,
-                        seed: int, num_workers: int = 0) -> torch.utils.data.DataLoader:
-    """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset."""
+                        seed: int, num_workers: int = 0, pin_memory: bool = False) -> torch.utils.data.DataLoader:
+    """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset (`pin_memory`: as in
+    `docketbert.data.build_dataloader`)."""
     rows = PackedRows(dataset, width, collator.sep_id, buffer_size=buffer_size, seed=seed)
     return torch.utils.data.DataLoader(rows, batch_size=batch_size, collate_fn=PackedMLMCollator(collator, width),
-                                       num_workers=num_workers, persistent_workers=num_workers > 0)
+                                       num_workers=num_workers, persistent_workers=num_workers > 0,
+                                       pin_memory=pin_memory)

@@ -85,17 +85,19 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
                                          pad_to_multiple_of=cfg.data.pad_to_multiple_of)
     train_set = open_split(cfg.data.path, cfg.data.train_split, cfg.data.local, device_batch, cfg.data.shuffle,
                            cfg.seed)
+    pin = device == "gpu"
     if packing:  # a sample is a row of max_seq_len tokens holding whole entries
         train_loader = build_packed_loader(train_set, collator, cfg.data.max_seq_len, device_batch,
-                                           cfg.data.packing_buffer, cfg.seed, cfg.data.num_workers)
+                                           cfg.data.packing_buffer, cfg.seed, cfg.data.num_workers, pin_memory=pin)
     else:
-        train_loader = build_dataloader(train_set, collator, device_batch, cfg.data.num_workers)
+        train_loader = build_dataloader(train_set, collator, device_batch, cfg.data.num_workers, pin_memory=pin)
     train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens)
     evaluators = []
     if cfg.data.eval_split:
         eval_set = open_split(cfg.data.path, cfg.data.eval_split, cfg.data.local, cfg.device_eval_batch_size)
         eval_collator = replace(collator, deterministic=True)
-        eval_loader = build_dataloader(eval_set, eval_collator, cfg.device_eval_batch_size, cfg.data.num_workers)
+        eval_loader = build_dataloader(eval_set, eval_collator, cfg.device_eval_batch_size, cfg.data.num_workers,
+                                       pin_memory=pin)
         evaluators.append(Evaluator(
             label="eval", dataloader=DataSpec(eval_loader, get_num_tokens_in_batch=count_real_tokens),
             metric_names=["LanguageCrossEntropy", "MaskedAccuracy"],

@@ -206,3 +206,16 @@ def test_unpadded_revisions_compares_a_git_revision(tmp_path, tokenizer_dir, sha
     assert row["base_s"] > 0 and row["working_tree_s"] > 0 and row["speedup"] > 0
     assert row["max_abs_diff"] < 1e-4
     assert json.loads((tmp_path / "r.json").read_text())["base"] == "HEAD"
+
+
+def test_flex_block_masks_bench_checks_and_times_both_builders(tmp_path):
+    """bench/flex_block_masks.py: the block tables and create_block_mask agree on real packed rows (it stops
+    otherwise), both are timed and counted, and the ratio is reported."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import flex_block_masks
+
+    result = flex_block_masks.main(["--rows", "8", "--width", "256", "--reps", "1", "--json", str(tmp_path / "m.json")])
+    assert result["same_tables"] and result["real_tokens"] > 0.95 * 8 * 256
+    assert all(v > 0 for v in result["ms_per_step"].values()) and result["speedup"] > 0
+    assert result["operators"]["block_tables"] < result["operators"]["create_block_mask"]
+    assert json.loads((tmp_path / "m.json").read_text())["rows"] == 8

@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import ModernBertConfig, ModernBertModel
 
-from docketbert.packed_attention import encode_packed, position_ids_for_segments, segment_ids_for_rows
+from docketbert.packed_attention import dense_masks, encode_packed, position_ids_for_segments, segment_ids_for_rows
 
 # Window of 2 * 4 + 1 tokens, so entries of 20 and 37 tokens cross it; layers 0 and 3 global, 1-2 local.
 CONFIG = dict(vocab_size=128, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=48,
@@ -89,3 +89,52 @@ def test_padding_safe_masks(implementation):
         allowed = m if implementation == "sdpa" else m == 0
         assert allowed.any(-1).all(), name  # every query row attends to something
     assert kwargs["position_ids"][1, :6].tolist() == list(range(6))
+
+
+BLOCK_TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks", "q_indices",
+                "full_q_num_blocks", "full_q_indices")
+
+
+@pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100)])
+def test_block_masks_equal_create_block_mask(width, window):
+    """The block tables built from per-block entry ranges equal create_block_mask's, tile for tile, for packed rows
+    with entries inside a block, across block edges, longer than a block, ending exactly at an edge, and for rows of
+    padding only (no query sees another, each sees itself)."""
+    from docketbert.packed_attention import block_masks
+
+    rng = torch.Generator().manual_seed(width + window)
+    rows = [[], [width], [128, 1, 127], [60, 70, 1, 300][: 1 + width // 256]]
+    for _ in range(6):
+        row, left = [], int(torch.randint(0, width + 1, (1,), generator=rng))
+        while left:
+            row.append(min(left, int(torch.randint(1, 300, (1,), generator=rng))))
+            left -= row[-1]
+        rows.append(row)
+    rows = [[n for n in row if sum(row) <= width] for row in rows]
+    segments = segment_ids_for_rows(rows, width)
+    ours, reference = block_masks(segments, window), block_masks(segments, window, tables=False)
+    for name in ours:
+        for table in BLOCK_TABLES:
+            got, want = getattr(ours[name], table), getattr(reference[name], table)
+            assert got.dtype == want.dtype and torch.equal(got, want), (name, table, got, want)
+        assert ours[name].seq_lengths == reference[name].seq_lengths == (width, width)
+
+
+def test_block_masks_stay_safe_for_any_ids_and_widths():
+    """Entry ids that are not contiguous along a row: every tile that attends is still visited (more may be, as
+    partial, never as full); a width that is not a multiple of the block goes through create_block_mask."""
+    from docketbert.packed_attention import block_masks
+
+    segments = torch.tensor([[0] * 100 + [1] * 100 + [0] * 56, [2] * 256])
+    ours, reference = block_masks(segments, 4), block_masks(segments, 4, tables=False)
+    for name in ours:
+        active = [m.to_dense().bool() for m in (ours[name], reference[name])]
+        assert (active[0] >= active[1]).all(), name
+        full = [m.full_kv_num_blocks.sum() for m in (ours[name], reference[name])]
+        assert full[0] <= full[1], name
+    odd = segment_ids_for_rows([[50, 120], [200]], 200)
+    dense = dense_masks(odd, 4)
+    for name, mask in block_masks(odd, 4).items():  # a tile is active where any of its (query, key) pairs attends
+        pairs = torch.nn.functional.pad(dense[name][:, 0], (0, 56, 0, 56))
+        tiles = pairs.view(2, 2, 128, 2, 128).any(-1).any(-2)
+        assert torch.equal(mask.to_dense()[:, 0].bool(), tiles), name

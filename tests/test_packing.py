@@ -11,7 +11,7 @@ import torch
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.config import load_config
-from docketbert.data import IGNORE_INDEX, MLMCollator, open_split
+from docketbert.data import IGNORE_INDEX, MLMCollator, labelled_positions, open_split
 from docketbert.model import MaskedLMModel
 from docketbert.packing import (PackedMLMCollator, PackedRows, best_fit_decreasing, packed_attn_implementation,
                                 resolve_compile, resolve_packing)
@@ -127,11 +127,54 @@ def test_packed_mlm_logits_equal_hf_per_entry(implementation):
         flat = torch.cat(row)
         batch["input_ids"][r, : len(flat)] = flat
         batch["labels"][r, : len(flat)] = flat
+    batch["mlm_positions"], batch["mlm_labels"] = labelled_positions(batch["labels"])
     with torch.no_grad():
-        logits = model(batch)["logits"]  # masked-only head: one row per labelled (= real) token, in row order
         expected = torch.cat([hf(input_ids=e[None]).logits[0] for row in entries for e in row])
-    assert logits.shape == expected.shape
-    assert torch.allclose(logits, expected, atol=1e-5), (logits - expected).abs().max()
+        listed = model(batch)  # the collator's per-row positions: rows padded to a multiple of 8 with ignored labels
+        kept = listed["labels"] != IGNORE_INDEX
+        assert listed["logits"].shape[0] == 3 * 40 and torch.equal(listed["labels"][kept], torch.cat(
+            [e for row in entries for e in row]))
+        boolean = model({k: v for k, v in batch.items() if not k.startswith("mlm_")})  # the device picks them
+        for name, logits in [("listed", listed["logits"][kept]), ("boolean", boolean["logits"])]:
+            assert logits.shape == expected.shape, name
+            assert torch.allclose(logits, expected, atol=1e-5), (name, (logits - expected).abs().max())
+
+
+def test_listed_positions_give_the_boolean_loss_and_gradients():
+    """The packed collator's `mlm_positions`/`mlm_labels` give MaskedLMModel the loss and gradients of boolean
+    indexing, whole and split into micro-batches along rows, and a micro-batch with no label gives a zero loss."""
+    torch.manual_seed(0)
+    config = ModernBertConfig(**CONFIG)
+    config._attn_implementation = "sdpa"
+    model = MaskedLMModel(ModernBertForMaskedLM(config))
+    base = MLMCollator(pad_id=0, mask_id=4, sep_id=3, special_ids=(0, 1, 2, 3, 4), vocab_size=128)
+    rows = [[np.random.default_rng(r).integers(5, 128, n) for n in row]
+            for r, row in enumerate([[5, 20, 3], [37], [1, 2, 11], [30, 9]])]
+    batch = PackedMLMCollator(base, 40)(rows)
+    picked = batch["labels"] != IGNORE_INDEX
+    counts = picked.sum(1)
+    assert batch["mlm_positions"].shape == batch["mlm_labels"].shape == (4, -(-int(counts.max()) // 8) * 8)
+    for r in range(4):  # each row lists its labelled positions in order, then ignored padding
+        n = int(counts[r])
+        assert torch.equal(batch["mlm_positions"][r, :n], picked[r].nonzero().flatten())
+        assert torch.equal(batch["mlm_labels"][r, :n], batch["labels"][r][picked[r]])
+        assert (batch["mlm_labels"][r, n:] == IGNORE_INDEX).all()
+
+    def loss_and_grads(b):
+        model.zero_grad()
+        loss = model.loss(model(b), b)
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    boolean = {k: v for k, v in batch.items() if not k.startswith("mlm_")}
+    for part in (slice(0, 4), slice(0, 2), slice(2, 4)):
+        listed_loss, listed_grads = loss_and_grads({k: v[part] for k, v in batch.items()})
+        bool_loss, bool_grads = loss_and_grads({k: v[part] for k, v in boolean.items()})
+        assert torch.allclose(listed_loss, bool_loss, atol=1e-6), (part, listed_loss, bool_loss)
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(listed_grads, bool_grads))
+    unlabelled = dict(batch, mlm_labels=torch.full_like(batch["mlm_labels"], IGNORE_INDEX))
+    loss = model.loss(model(unlabelled), unlabelled)
+    assert loss.item() == 0.0 and loss.requires_grad
 
 
 def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra):
