@@ -59,20 +59,18 @@ def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: fl
 
 
 def labelled_positions(labels: torch.Tensor, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where each row carries a label, for an MLM head that runs only there without asking the device.
+    """Where a batch carries labels, for an MLM head that runs only there without asking the device.
 
-    Returns (positions, labels), both (B, K): row r's labelled positions in increasing order, then position 0 with
-    label IGNORE_INDEX up to K, the most labels in any row rounded up to `multiple` (0 when nothing is labelled).
-    Computed by the collator on the host, so the model gathers exactly these rows (fixed shapes, no
-    `hidden[labels != IGNORE_INDEX]`, whose output size the host must wait for on a GPU). Row-local, so a batch
-    split into micro-batches along its rows keeps them valid."""
-    picked = labels != IGNORE_INDEX
-    counts = picked.sum(1)
-    width = -(-int(counts.max()) // multiple) * multiple if labels.numel() else 0
-    order = torch.argsort((~picked).to(torch.int8), dim=1, stable=True)[:, :width]
-    filled = torch.arange(width)[None, :] < counts[:, None]
-    positions = torch.where(filled, order, 0)
-    return positions, torch.where(filled, labels.gather(1, positions), IGNORE_INDEX)
+    Returns (positions, labels), both 1-D: the labelled positions as indices into the flattened (B * L) batch, in
+    row-major order (boolean indexing's), then index 0 with label IGNORE_INDEX up to a multiple of `multiple`.
+    Computed on the host by the collator, so the model gathers exactly these rows with a known count instead of
+    `hidden[labels != IGNORE_INDEX]`, whose size the host must wait for on a GPU. The indices belong to this batch:
+    a batch cut into micro-batches needs them again per piece (`docketbert.packing.split_packed_batch`)."""
+    flat = labels.flatten()
+    positions = (flat != IGNORE_INDEX).nonzero().flatten()
+    pad = -len(positions) % multiple
+    return (torch.cat([positions, positions.new_zeros(pad)]),
+            torch.cat([flat[positions], flat.new_full((pad,), IGNORE_INDEX)]))
 
 
 def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:

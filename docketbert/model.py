@@ -82,8 +82,8 @@ class MaskedLMModel(HuggingFaceModel):
 
     The encoder sees the whole batch; the prediction head and the vocabulary projection, the largest matrix of a
     small model, see only the ~30% of positions that carry a label. Loss and metrics are the same as dense. Packed
-    batches list those positions per row (`mlm_positions`, `mlm_labels`), so the forward never waits for the
-    device; other batches pick them with a boolean index."""
+    batches list those positions (`mlm_positions`, `mlm_labels`: `labelled_positions`), so the forward never waits
+    for the device; other batches pick them with a boolean index."""
 
     def __init__(self, model: ModernBertForMaskedLM, tokenizer: Optional[PreTrainedTokenizerBase] = None):
         def metrics():
@@ -99,26 +99,19 @@ class MaskedLMModel(HuggingFaceModel):
         else:
             hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
         if "mlm_positions" in batch:  # listed by the collator: no device-to-host wait for the rows' count
-            rows, labels = self.labelled_rows(hidden, batch["mlm_positions"]), batch["mlm_labels"].flatten()
+            rows, labels = hidden.flatten(0, 1).index_select(0, batch["mlm_positions"]), batch["mlm_labels"]
         else:
             picked = batch["labels"] != IGNORE_INDEX
             rows, labels = hidden[picked], batch["labels"][picked]
         logits = self.model.decoder(self.model.head(rows))
         return {"logits": logits, "labels": labels, "hidden": hidden}
 
-    @staticmethod
-    def labelled_rows(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """hidden (B, L, H) at per-row positions (B, K) -> (B * K, H), row-major like boolean indexing."""
-        batch, length, size = hidden.shape
-        offsets = torch.arange(batch, device=positions.device)[:, None] * length
-        return hidden.reshape(batch * length, size).index_select(0, (positions + offsets).flatten())
-
     def loss(self, outputs: dict[str, torch.Tensor], batch: Any) -> torch.Tensor:
         labels = outputs["labels"]
         if labels.numel() == 0:  # nothing masked in this micro-batch: a zero that keeps the graph
             return outputs["hidden"].sum() * 0.0
-        # The mean over labelled rows; listed positions pad rows with IGNORE_INDEX, and a micro-batch may hold
-        # only those (a sum of zero then, not the NaN of an empty mean).
+        # The mean over labelled rows: listed positions end with up to 7 IGNORE_INDEX rows (and a sum over none
+        # is a zero, where an empty mean would be NaN).
         total = F.cross_entropy(outputs["logits"].float(), labels, ignore_index=IGNORE_INDEX, reduction="sum")
         return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
 

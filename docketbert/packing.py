@@ -112,7 +112,8 @@ class PackedRows(IterableDataset):
 @dataclass
 class PackedMLMCollator:
     """Packed rows -> a fixed-width MLM batch, masked like `MLMCollator` (whose masking options it takes), with
-    the labelled positions listed per row (`labelled_positions`) for `MaskedLMModel`."""
+    the labelled positions listed (`labelled_positions`) for `MaskedLMModel`. Its batches go to Composer with
+    `split_packed_batch` and `packed_batch_rows`."""
 
     base: MLMCollator
     width: int
@@ -135,6 +136,25 @@ class PackedMLMCollator:
         mlm_positions, mlm_labels = labelled_positions(labels)
         return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels, "segments": segments,
                 "mlm_positions": mlm_positions, "mlm_labels": mlm_labels}
+
+
+def split_packed_batch(batch: dict[str, torch.Tensor], microbatch_size: int | float) -> list[dict[str, torch.Tensor]]:
+    """Composer's `split_batch` for packed batches: micro-batches of `microbatch_size` rows, each with the listed
+    MLM positions of its own rows (they index the flattened batch, so they are listed again per piece)."""
+    rows = packed_batch_rows(batch)
+    size = max(1, int(microbatch_size))
+    pieces = []
+    for start in range(0, rows, size):
+        piece = {k: v[start: start + size] for k, v in batch.items() if not k.startswith("mlm_")}
+        if "mlm_positions" in batch:
+            piece["mlm_positions"], piece["mlm_labels"] = labelled_positions(piece["labels"])
+        pieces.append(piece)
+    return pieces
+
+
+def packed_batch_rows(batch: dict[str, torch.Tensor]) -> int:
+    """Composer's `get_num_samples_in_batch` for packed batches: rows (the MLM lists have their own length)."""
+    return int(batch["input_ids"].shape[0])
 
 
 def packing_efficiency(batch: dict[str, Any]) -> float:

@@ -31,8 +31,8 @@ from docketbert.data import MLMCollator, build_dataloader, count_real_tokens, op
 from docketbert.loggers import build_loggers
 from docketbert.model import (MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation,
                               resolve_model_source)
-from docketbert.packing import (PackingMonitor, build_packed_loader, packed_attn_implementation, resolve_compile,
-                                resolve_packing)
+from docketbert.packing import (PackingMonitor, build_packed_loader, packed_attn_implementation, packed_batch_rows,
+                                resolve_compile, resolve_packing, split_packed_batch)
 from docketbert.plugins import load_plugins
 from docketbert.registry import ALGORITHMS, CALLBACKS, build_all
 from docketbert.tokenizer import load_tokenizer
@@ -91,7 +91,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
                                            cfg.data.packing_buffer, cfg.seed, cfg.data.num_workers, pin_memory=pin)
     else:
         train_loader = build_dataloader(train_set, collator, device_batch, cfg.data.num_workers, pin_memory=pin)
-    train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens)
+    packed_spec = {"split_batch": split_packed_batch, "get_num_samples_in_batch": packed_batch_rows} if packing else {}
+    train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens, **packed_spec)
     evaluators = []
     if cfg.data.eval_split:
         eval_set = open_split(cfg.data.path, cfg.data.eval_split, cfg.data.local, cfg.device_eval_batch_size)

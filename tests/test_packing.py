@@ -14,7 +14,7 @@ from docketbert.config import load_config
 from docketbert.data import IGNORE_INDEX, MLMCollator, labelled_positions, open_split
 from docketbert.model import MaskedLMModel
 from docketbert.packing import (PackedMLMCollator, PackedRows, best_fit_decreasing, packed_attn_implementation,
-                                resolve_compile, resolve_packing)
+                                packed_batch_rows, resolve_compile, resolve_packing, split_packed_batch)
 from docketbert.tokenizer import load_tokenizer
 from docketbert.train import build_trainer
 
@@ -130,9 +130,9 @@ def test_packed_mlm_logits_equal_hf_per_entry(implementation):
     batch["mlm_positions"], batch["mlm_labels"] = labelled_positions(batch["labels"])
     with torch.no_grad():
         expected = torch.cat([hf(input_ids=e[None]).logits[0] for row in entries for e in row])
-        listed = model(batch)  # the collator's per-row positions: rows padded to a multiple of 8 with ignored labels
+        listed = model(batch)  # the collator's list of positions, padded to a multiple of 8 with ignored labels
         kept = listed["labels"] != IGNORE_INDEX
-        assert listed["logits"].shape[0] == 3 * 40 and torch.equal(listed["labels"][kept], torch.cat(
+        assert listed["logits"].shape[0] == 80 and torch.equal(listed["labels"][kept], torch.cat(  # 28 + 37 + 14
             [e for row in entries for e in row]))
         boolean = model({k: v for k, v in batch.items() if not k.startswith("mlm_")})  # the device picks them
         for name, logits in [("listed", listed["logits"][kept]), ("boolean", boolean["logits"])]:
@@ -142,7 +142,8 @@ def test_packed_mlm_logits_equal_hf_per_entry(implementation):
 
 def test_listed_positions_give_the_boolean_loss_and_gradients():
     """The packed collator's `mlm_positions`/`mlm_labels` give MaskedLMModel the loss and gradients of boolean
-    indexing, whole and split into micro-batches along rows, and a micro-batch with no label gives a zero loss."""
+    indexing, whole and in Composer's micro-batches (`split_packed_batch` lists each piece's own positions), and a
+    micro-batch with no label gives a zero loss that keeps the graph."""
     torch.manual_seed(0)
     config = ModernBertConfig(**CONFIG)
     config._attn_implementation = "sdpa"
@@ -151,14 +152,12 @@ def test_listed_positions_give_the_boolean_loss_and_gradients():
     rows = [[np.random.default_rng(r).integers(5, 128, n) for n in row]
             for r, row in enumerate([[5, 20, 3], [37], [1, 2, 11], [30, 9]])]
     batch = PackedMLMCollator(base, 40)(rows)
-    picked = batch["labels"] != IGNORE_INDEX
-    counts = picked.sum(1)
-    assert batch["mlm_positions"].shape == batch["mlm_labels"].shape == (4, -(-int(counts.max()) // 8) * 8)
-    for r in range(4):  # each row lists its labelled positions in order, then ignored padding
-        n = int(counts[r])
-        assert torch.equal(batch["mlm_positions"][r, :n], picked[r].nonzero().flatten())
-        assert torch.equal(batch["mlm_labels"][r, :n], batch["labels"][r][picked[r]])
-        assert (batch["mlm_labels"][r, n:] == IGNORE_INDEX).all()
+    picked = (batch["labels"] != IGNORE_INDEX).flatten()
+    count = int(picked.sum())
+    assert batch["mlm_positions"].shape == batch["mlm_labels"].shape == (-(-count // 8) * 8,)
+    assert torch.equal(batch["mlm_positions"][:count], picked.nonzero().flatten())  # row-major, like boolean indexing
+    assert torch.equal(batch["mlm_labels"][:count], batch["labels"].flatten()[picked])
+    assert (batch["mlm_labels"][count:] == IGNORE_INDEX).all()
 
     def loss_and_grads(b):
         model.zero_grad()
@@ -166,12 +165,16 @@ def test_listed_positions_give_the_boolean_loss_and_gradients():
         loss.backward()
         return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
-    boolean = {k: v for k, v in batch.items() if not k.startswith("mlm_")}
-    for part in (slice(0, 4), slice(0, 2), slice(2, 4)):
-        listed_loss, listed_grads = loss_and_grads({k: v[part] for k, v in batch.items()})
-        bool_loss, bool_grads = loss_and_grads({k: v[part] for k, v in boolean.items()})
-        assert torch.allclose(listed_loss, bool_loss, atol=1e-6), (part, listed_loss, bool_loss)
-        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(listed_grads, bool_grads))
+    assert packed_batch_rows(batch) == 4
+    for size in (4, 3, 2):
+        pieces = split_packed_batch(batch, size)
+        assert [packed_batch_rows(p) for p in pieces] == [size, 4 - size][: 1 + (size < 4)]
+        for start, piece in zip(range(0, 4, size), pieces):
+            boolean = {k: v[start: start + size] for k, v in batch.items() if not k.startswith("mlm_")}
+            listed_loss, listed_grads = loss_and_grads(piece)
+            bool_loss, bool_grads = loss_and_grads(boolean)
+            assert torch.allclose(listed_loss, bool_loss, atol=1e-6), (size, start, listed_loss, bool_loss)
+            assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(listed_grads, bool_grads))
     unlabelled = dict(batch, mlm_labels=torch.full_like(batch["mlm_labels"], IGNORE_INDEX))
     loss = model.loss(model(unlabelled), unlabelled)
     assert loss.item() == 0.0 and loss.requires_grad
@@ -181,6 +184,21 @@ def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra):
     values = {"tokenizer": tokenizer_dir, "data.path": mds_dir, "run_root": run_root, "loggers.progress_bar": False,
               "data.eval_subset_num_batches": 4, "save_interval": "1000ba", **extra}
     return [f"{k}={v}" for k, v in values.items()]
+
+
+def test_packed_run_with_micro_batches(mds_dir, tokenizer_dir, tmp_path):
+    """Packed batches split into micro-batches by Composer (`split_packed_batch`: 4 rows in pieces of 3 and 1, each
+    with its own MLM positions) train with a finite loss and count real tokens."""
+    cfg = load_config([TINY], tiny_overrides(mds_dir, tokenizer_dir, tmp_path, run_name="micro", max_duration="3ba",
+                                             eval_interval="1000ba", global_train_batch_size=4,
+                                             device_train_microbatch_size=3, **{"data.packing": True}))
+    trainer = build_trainer(cfg)
+    trainer.fit()
+    loss = trainer.state.loss
+    assert torch.isfinite(loss["total"] if isinstance(loss, dict) else loss)
+    tokens = int(trainer.state.timestamp.token)
+    assert 0.95 * 3 * 4 * 256 <= tokens <= 3 * 4 * 256, tokens  # real tokens of 3 steps of 4 packed rows
+    trainer.close()
 
 
 @pytest.mark.slow
