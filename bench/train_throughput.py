@@ -11,7 +11,7 @@ Variants (each: warm-up steps, then timed steps with the device synchronised; re
 - packed_sdpa: the same packed rows with dense per-entry masks through sdpa and no compilation (the fallback when
           flex_attention or torch.compile is unavailable).
 - packed_boolean: packed, but the MLM head finds the masked positions by boolean indexing on the device (the host
-          waits for their count every step) instead of the collator's per-row list: the lever's A/B.
+          waits for their count every step) instead of the collator's list of them: the lever's A/B.
 Batches are built and moved to the device before timing (in training, packing runs in dataloader workers).
 MFU = 6 x non-embedding parameters x real tokens / time / peak (peak: --peak-tflops, H100/H200 bf16 dense spec 989;
 performance.md measured ~790 on the H200 matrix rate). Entry lengths: a lognormal fitted to the seed's corpus (mean

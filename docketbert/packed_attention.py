@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import torch
 
 PAD_SEGMENT = -1
+FLEX_BLOCK = 128  # FlexAttention's default sparse block size
 
 
 def segment_ids_for_rows(rows: Sequence[Sequence[int]], width: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -89,9 +90,6 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
     return masks
 
 
-FLEX_BLOCK = 128  # FlexAttention's default sparse block size
-
-
 def _segment_range(segments: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Smallest and largest entry id over the last dimension, padding ignored; (max < min) where all is padding."""
     real = segments >= 0
@@ -103,7 +101,7 @@ def _overlap(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.
     """Whether two segment ranges share an entry id: exact for packed rows (ids contiguous and increasing along a
     row), and never False where an entry is shared, whatever the ids."""
     (a_min, a_max), (b_min, b_max) = a, b
-    return (a_min <= b_max) & (b_min <= a_max) & (a_min <= a_max) & (b_min <= b_max)
+    return (a_min <= b_max) & (b_min <= a_max)  # an all-padding range (max, -1) meets nothing
 
 
 def _block_tables(segments: torch.Tensor, sliding_window: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -118,9 +116,8 @@ def _block_tables(segments: torch.Tensor, sliding_window: int) -> dict[str, tupl
     lo, hi = _segment_range(blocks)
     one_entry = (blocks >= 0).all(-1) & (lo == hi)
     diagonal = torch.eye(n, dtype=torch.bool, device=segments.device)
-    pair = (lo[:, :, None], hi[:, :, None]), (lo[:, None, :], hi[:, None, :])
     full = one_entry[:, :, None] & one_entry[:, None, :] & (lo[:, :, None] == lo[:, None, :])
-    reach = _overlap(*pair) | diagonal
+    reach = _overlap((lo[:, :, None], hi[:, :, None]), (lo[:, None, :], hi[:, None, :])) | diagonal
     link = _overlap(_segment_range(blocks[:, :-1, FLEX_BLOCK - sliding_window:]),
                     _segment_range(blocks[:, 1:, :sliding_window]))  # (B, n - 1): block i with block i + 1
     local = diagonal.expand(batch, n, n).clone()
