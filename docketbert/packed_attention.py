@@ -65,8 +65,8 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
 
     The block tables come from per-block segment ranges (`_block_tables`: a few dozen small ops on the device),
     not from `create_block_mask`, which evaluates the mask on every (query, key) pair: ~800 aten ops and B x L x L
-    elements per mask, every training step; both give the same tables. `tables=False`, widths that are not a
-    multiple of the block size, and windows as wide as a block go through `create_block_mask`."""
+    elements per mask, every training step; both give the same tables. `tables=False`, and windows as wide as a
+    block, go through `create_block_mask`."""
     from torch.nn.attention.flex_attention import BlockMask, create_block_mask
 
     batch, width = segments.shape
@@ -78,7 +78,7 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
         return same_entry(b, h, q, kv) & ((q - kv).abs() <= sliding_window)
 
     mods = {"full_attention": same_entry, "sliding_attention": same_entry_in_window}
-    if not tables or width % FLEX_BLOCK or sliding_window >= FLEX_BLOCK - 1:
+    if not tables or sliding_window >= FLEX_BLOCK - 1:
         return {name: create_block_mask(mod, batch, None, width, width, device=segments.device)
                 for name, mod in mods.items()}
     masks = {}
@@ -111,8 +111,9 @@ def _block_tables(segments: torch.Tensor, sliding_window: int) -> dict[str, tupl
     Local tiles are never full (the window is narrower than a block) and reach only the neighbouring block,
     through the last `sliding_window` tokens of one block and the first of the next."""
     batch, width = segments.shape
-    n = width // FLEX_BLOCK
-    blocks = segments.view(batch, n, FLEX_BLOCK)
+    n = -(-width // FLEX_BLOCK)  # the last block may run past the row: padding there, as in create_block_mask
+    padded = torch.nn.functional.pad(segments, (0, n * FLEX_BLOCK - width), value=PAD_SEGMENT)
+    blocks = padded.view(batch, n, FLEX_BLOCK)
     lo, hi = _segment_range(blocks)
     one_entry = (blocks >= 0).all(-1) & (lo == hi)
     diagonal = torch.eye(n, dtype=torch.bool, device=segments.device)

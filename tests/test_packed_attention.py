@@ -95,15 +95,15 @@ BLOCK_TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_in
                 "full_q_num_blocks", "full_q_indices")
 
 
-@pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100)])
+@pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100), (200, 64), (72, 4)])
 def test_block_masks_equal_create_block_mask(width, window):
     """The block tables built from per-block entry ranges equal create_block_mask's, tile for tile, for packed rows
-    with entries inside a block, across block edges, longer than a block, ending exactly at an edge, and for rows of
-    padding only (no query sees another, each sees itself)."""
+    with entries inside a block, across block edges, longer than a block, ending exactly at an edge, for rows of
+    padding only (no query sees another, each sees itself), and for widths that end inside a block."""
     from docketbert.packed_attention import block_masks
 
     rng = torch.Generator().manual_seed(width + window)
-    rows = [[], [width], [128, 1, 127], [60, 70, 1, 300][: 1 + width // 256]]
+    rows = [[], [width], [128, 1, 127][: 1 + width // 200], [60, 70, 1, 300][: 1 + width // 256]]
     for _ in range(6):
         row, left = [], int(torch.randint(0, width + 1, (1,), generator=rng))
         while left:
@@ -122,7 +122,7 @@ def test_block_masks_equal_create_block_mask(width, window):
 
 def test_block_masks_stay_safe_for_any_ids_and_widths():
     """Entry ids that are not contiguous along a row: every tile that attends is still visited (more may be, as
-    partial, never as full); a width that is not a multiple of the block goes through create_block_mask."""
+    partial, never as full); and for a width that ends inside a block, the tiles are those of the dense masks."""
     from docketbert.packed_attention import block_masks
 
     segments = torch.tensor([[0] * 100 + [1] * 100 + [0] * 56, [2] * 256])
