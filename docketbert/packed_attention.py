@@ -65,8 +65,8 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
 
     The block tables come from per-block segment ranges (`_block_tables`: a few dozen small ops on the device),
     not from `create_block_mask`, which evaluates the mask on every (query, key) pair: ~800 aten ops and B x L x L
-    elements per mask, every training step; both give the same tables. `tables=False`, and windows as wide as a
-    block, go through `create_block_mask`."""
+    elements per mask, every training step; both give the same tables. `tables=False`, and windows of 0 or as
+    wide as a block, go through `create_block_mask`."""
     from torch.nn.attention.flex_attention import BlockMask, create_block_mask
 
     batch, width = segments.shape
@@ -78,7 +78,7 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
         return same_entry(b, h, q, kv) & ((q - kv).abs() <= sliding_window)
 
     mods = {"full_attention": same_entry, "sliding_attention": same_entry_in_window}
-    if not tables or sliding_window >= FLEX_BLOCK - 1:
+    if not tables or not 0 < sliding_window < FLEX_BLOCK - 1:  # the tables read the window's edge tokens
         return {name: create_block_mask(mod, batch, None, width, width, device=segments.device)
                 for name, mod in mods.items()}
     masks = {}

@@ -95,7 +95,7 @@ BLOCK_TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_in
                 "full_q_num_blocks", "full_q_indices")
 
 
-@pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100), (200, 64), (72, 4)])
+@pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100), (200, 64), (72, 4), (256, 0)])
 def test_block_masks_equal_create_block_mask(width, window):
     """The block tables built from per-block entry ranges equal create_block_mask's, tile for tile, for packed rows
     with entries inside a block, across block edges, longer than a block, ending exactly at an edge, for rows of
