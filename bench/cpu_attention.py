@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert import unpadded  # noqa: E402
-from docketbert.cpu_memory import keep_freed_memory  # noqa: E402
-from docketbert.fast_bench import read_texts  # noqa: E402
-from docketbert.inference import DEFAULT_BUDGET, apply_mode, token_budget_batches  # noqa: E402
-from docketbert.shapes import SEED_SHAPES  # noqa: E402
+from docketbert.bench.end_to_end import read_texts
+from docketbert.core.batching import token_budget_batches
+from docketbert.core.cpu_memory import keep_freed_memory
+from docketbert.inference.encoder import DEFAULT_BUDGET, apply_mode
+from docketbert.model import unpadded
+from docketbert.model.shapes import SEED_SHAPES
 
 DEFAULT_SETTINGS = ["128:inf", "256:2M", "512:1M"]  # the first: the old default (matmul up to 128 tokens, whole)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -28,8 +27,7 @@ from pathlib import Path
 import torch
 from transformers import ModernBertConfig
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.shapes import SEED_SHAPES  # noqa: E402
+from docketbert.model.shapes import SEED_SHAPES
 
 MODES = ("fp32", "bf16", "int8")
 

@@ -13,17 +13,15 @@ ratio; checks that both give the same tables first.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.timing import best_seconds, report  # noqa: E402
-from docketbert.inference_bench import synthetic_lengths  # noqa: E402
-from docketbert.packed_attention import block_masks, segment_ids_for_rows  # noqa: E402
-from docketbert.packing import best_fit_decreasing  # noqa: E402
+from docketbert.bench.protocols import synthetic_lengths
+from docketbert.bench.timing import best_seconds, report
+from docketbert.data.packing import best_fit_decreasing
+from docketbert.model.packed_attention import block_masks, segment_ids_for_rows
 
 TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks", "q_indices",
           "full_q_num_blocks", "full_q_indices")

@@ -9,17 +9,14 @@ Prints seconds for all batches, best of --reps, and the ratio; checks both give 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.data import flat_ids, pad_rows  # noqa: E402
-from docketbert.fast_bench import read_texts  # noqa: E402
-from docketbert.inference import token_budget_batches  # noqa: E402
-from timing import best_seconds, report  # noqa: E402
+from docketbert.bench.end_to_end import read_texts
+from docketbert.bench.timing import best_seconds, report
+from docketbert.core.batching import flat_ids, pad_rows, token_budget_batches
 
 
 def flat_by_list(rows) -> torch.Tensor:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.evaluate import load_model, predict, score  # noqa: E402
-from docketbert.inference import Encoder  # noqa: E402
-from docketbert.tasks import load_task, split_by_case  # noqa: E402
+from docketbert.downstream.evaluation import load_model, predict, score
+from docketbert.downstream.tasks import load_task, split_by_case
+from docketbert.inference.encoder import Encoder
 
 
 def main(argv: list[str] | None = None) -> dict:

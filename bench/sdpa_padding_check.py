@@ -21,8 +21,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.packed_attention import install_padding_safe_masks  # noqa: E402
+from docketbert.model.packed_attention import install_padding_safe_masks
 
 KERNELS = {"default": None, "math": SDPBackend.MATH, "efficient": SDPBackend.EFFICIENT_ATTENTION,
            "cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}

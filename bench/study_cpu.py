@@ -26,8 +26,8 @@ SHAPE = {"model.config.hidden_size": 64, "model.config.num_attention_heads": 4, 
 
 
 def prepare(out: Path) -> tuple[Path, Path]:
-    from data_prep.to_mds import main as to_mds
-    from data_prep.train_tokenizer import iter_texts, train_tokenizer
+    from docketbert.data.conversion import main as to_mds
+    from docketbert.data.tokenizer_training import iter_texts, train_tokenizer
 
     tok, mds = out / "tokenizer", out / "mds"
     if not (tok / "tokenizer.json").exists():
@@ -40,7 +40,7 @@ def prepare(out: Path) -> tuple[Path, Path]:
 
 def train(name: str, out: Path, tok: Path, mds: Path, batches: int, **extra) -> dict:
     from docketbert.config import load_config
-    from docketbert.train import build_trainer
+    from docketbert.training.trainer import build_trainer
 
     run_dir = out / "runs" / name
     if not (run_dir / "metrics.json").exists():

@@ -8,16 +8,14 @@ calls the Rust tokenizer's `encode_batch_fast` directly (no offsets). Same texts
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.fast_bench import read_texts  # noqa: E402
-from docketbert.inference import Encoder  # noqa: E402
-from timing import best_seconds, report  # noqa: E402
+from docketbert.bench.end_to_end import read_texts
+from docketbert.bench.timing import best_seconds, report
+from docketbert.inference.encoder import Encoder
 
 
 def main(argv: list[str] | None = None) -> dict:

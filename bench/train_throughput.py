@@ -37,13 +37,12 @@ import torch
 import transformers
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docketbert.data import IGNORE_INDEX, MLMCollator, mask_tokens  # noqa: E402
-from docketbert.model import MaskedLMModel  # noqa: E402
-from docketbert.packing import PackedMLMCollator, best_fit_decreasing  # noqa: E402
-from docketbert.inference_bench import synthetic_lengths  # noqa: E402
-from docketbert.profiling import profile_run  # noqa: E402
-from docketbert.shapes import SEED_SHAPES  # noqa: E402
+from docketbert.bench.profiling import profile_run
+from docketbert.bench.protocols import synthetic_lengths
+from docketbert.data.mlm import MLMCollator, mask_tokens
+from docketbert.data.packing import PackedMLMCollator, best_fit_decreasing
+from docketbert.model.masked_lm import MaskedLMModel
+from docketbert.model.shapes import SEED_SHAPES
 
 # The seed's shapes (docketbert/shapes.py) that the throughput study covers.
 SHAPES = {name: SEED_SHAPES[name] for name in ("base-150M", "large-395M", "sliced-large-10l-175M", "scratch-7M")}
@@ -55,7 +54,7 @@ MASK_ID = 3
 
 def entry_lengths(count: int, rng: np.random.Generator, data: str | None, max_len: int) -> np.ndarray:
     if data:
-        from docketbert.data import open_split
+        from docketbert.data.mds import open_split
         split = open_split(data, "train")
         picks = rng.choice(split.size, size=min(count, split.size), replace=False)
         lengths = np.array([len(split[int(i)]["input_ids"]) for i in picks])

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import torch
 
+from cpu_attention import add_common_args, load_rows, random_model
+
+from docketbert.bench.timing import best_seconds, report
+from docketbert.core.batching import token_budget_batches
+from docketbert.inference.encoder import DEFAULT_BUDGET
+from docketbert.model import unpadded
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from cpu_attention import add_common_args, load_rows, random_model  # noqa: E402
-from docketbert import unpadded  # noqa: E402
-from docketbert.inference import DEFAULT_BUDGET, token_budget_batches  # noqa: E402
-from timing import best_seconds, report  # noqa: E402
 
 
 def module_at(revision: str, folder: Path):

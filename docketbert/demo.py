@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
 
-    from data_prep.to_mds import main as to_mds
-    from data_prep.train_tokenizer import iter_texts, train_tokenizer
     from docketbert import train
+    from docketbert.data.conversion import main as to_mds
+    from docketbert.data.tokenizer_training import iter_texts, train_tokenizer
 
     started = step("corpus")
     corpus = [Path(p).resolve() for p in args.corpus] if args.corpus else [workdir / "corpus.csv.gz"]
     if not args.corpus and not corpus[0].exists():
-        from docketbert.synthetic import write_courtlistener_csv
+        from docketbert.data.synthetic import write_courtlistener_csv
 
         rows = write_courtlistener_csv(corpus[0], num_dockets=args.dockets, seed=0)
         print(f"generated {rows} synthetic docket entries in {corpus[0]}")

@@ -46,3 +46,14 @@ def build_all(section: str, registry: dict[str, Callable[..., Any]], entries: di
         extra = {k: v for k, v in context.items() if k in params}
         built.append(builder(**options, **extra))
     return built
+
+
+def load_plugins() -> None:
+    """Import every module of docketbert.algorithms and docketbert.callbacks, so each registers its YAML name."""
+    import importlib
+    import pkgutil
+
+    for package_name in ("docketbert.algorithms", "docketbert.callbacks"):
+        package = importlib.import_module(package_name)
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package_name}.{module.name}")

@@ -29,7 +29,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory, shared_data) -> Path:
     """A 2048-token BPE tokenizer trained on the real corpus."""
-    from data_prep.train_tokenizer import iter_texts, train_tokenizer
+    from docketbert.data.tokenizer_training import iter_texts, train_tokenizer
 
     out = tmp_path_factory.mktemp("tokenizer")
     train_tokenizer(iter_texts(shared_data / "docket_entries.jsonl.gz"), vocab_size=2048, output_dir=out)
@@ -39,7 +39,7 @@ def tokenizer_dir(tmp_path_factory, shared_data) -> Path:
 @pytest.fixture(scope="session")
 def mds_dir(tmp_path_factory, shared_data, tokenizer_dir) -> Path:
     """The real corpus as tokenized MDS shards: <dir>/train and <dir>/eval, split by case."""
-    from data_prep.to_mds import main as to_mds
+    from docketbert.data.conversion import main as to_mds
 
     out = tmp_path_factory.mktemp("mds")
     rc = to_mds([

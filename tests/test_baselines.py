@@ -2,9 +2,9 @@
 docs/downstream.md on the real entry_type file (liblinear with a fixed seed: the documented numbers), and the
 citation regex on a hand-made entry."""
 
-from docketbert.baselines import _lead, regex_spans, tfidf_logreg
-from docketbert.metrics_downstream import classification_metrics
-from docketbert.tasks import load_task, split_by_case
+from docketbert.downstream.baselines import _lead, regex_spans, tfidf_logreg
+from docketbert.downstream.metrics import classification_metrics
+from docketbert.downstream.tasks import load_task, split_by_case
 
 
 def test_lead_view_keeps_the_first_words_behind_a_start_marker():

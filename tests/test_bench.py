@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import ModernBertConfig
 
-from docketbert import bench
-from docketbert import inference_bench as ib
+from docketbert.bench import command as bench
+from docketbert.bench import protocols as ib
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=512,
@@ -124,7 +124,7 @@ def test_cli_on_a_shape_and_an_exported_model(tmp_path, mds_dir):
 
 
 def test_profile_run_names_the_ops_that_took_the_time():
-    from docketbert.profiling import profile_run
+    from docketbert.bench.profiling import profile_run
 
     a = torch.randn(256, 256)
     result = profile_run(lambda: [a @ a for _ in range(5)], torch.device("cpu"), top=5)
@@ -136,7 +136,7 @@ def test_profile_run_names_the_ops_that_took_the_time():
 
 def test_shape_flag_names_seed_shapes():
     """The issue's form `python -m docketbert.bench --device cpu --shape base-150M --json out.json`."""
-    from docketbert.bench import parse_args
+    from docketbert.bench.command import parse_args
 
     args = parse_args(["--device", "cpu", "--shape", "base-150M", "scratch-7M", "--json", "out.json"])
     assert args.models == ["base-150M", "scratch-7M"] and args.device == "cpu"
@@ -150,7 +150,7 @@ def test_cpu_attention_settings_agree_and_are_timed(tmp_path, tokenizer_dir, sha
     sys.path.insert(0, str(REPO / "bench"))
     import cpu_attention
 
-    from docketbert import unpadded
+    from docketbert.model import unpadded
 
     saved = unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK
     out = tmp_path / "attention.json"

@@ -4,7 +4,8 @@ import json
 
 from transformers import AutoTokenizer
 
-from docketbert.bio import B, I, IGNORE, O, decode_tags, encode_spans
+from docketbert.core.batching import IGNORE_INDEX
+from docketbert.downstream.spans import B, I, O, decode_tags, encode_spans
 
 
 def test_round_trip_every_citation_span(shared_data, tokenizer_dir):
@@ -27,9 +28,9 @@ def test_encode_decode_by_hand():
     offsets = [(0, 0), (0, 5), (5, 14), (14, 17), (17, 24), (24, 49), (49, 50), (50, 51), (51, 54), (54, 55), (0, 0)]
     spans = [(15, 17), (49, 50), (52, 54)]
     tags = encode_spans(offsets, spans)
-    assert tags == [IGNORE, O, O, B, O, O, B, O, B, O, IGNORE]
+    assert tags == [IGNORE_INDEX, O, O, B, O, O, B, O, B, O, IGNORE_INDEX]
     assert decode_tags(tags, offsets, text) == spans
     # An I without a B starts a span; a span that trims to nothing is dropped.
-    assert decode_tags([IGNORE, O, I, I, O, O, O, O, O, O, IGNORE], offsets, text) == [(15, 17)]
-    assert decode_tags([IGNORE, B, O, O, O, O, O, O, O, O, IGNORE], offsets, text) == []
-    assert decode_tags([IGNORE, B, O, O, O, O, O, O, O, O, IGNORE], offsets, text, trim="space") == [(0, 5)]
+    assert decode_tags([IGNORE_INDEX, O, I, I, O, O, O, O, O, O, IGNORE_INDEX], offsets, text) == [(15, 17)]
+    assert decode_tags([IGNORE_INDEX, B, O, O, O, O, O, O, O, O, IGNORE_INDEX], offsets, text) == []
+    assert decode_tags([IGNORE_INDEX, B, O, O, O, O, O, O, O, O, IGNORE_INDEX], offsets, text, trim="space") == [(0, 5)]

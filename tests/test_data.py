@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from docketbert.data import IGNORE_INDEX, MLMCollator, count_real_tokens, flat_ids, mask_tokens, pad_rows
+from docketbert.core.batching import IGNORE_INDEX, flat_ids, pad_rows
+from docketbert.data.mlm import MLMCollator, count_real_tokens, mask_tokens
 
 PAD, MASK, CLS, SEP, VOCAB = 0, 1, 2, 3, 1000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data_prep.dedup import HashSet64, hash64
+from docketbert.data.dedup import HashSet64, hash64
 
 
 def test_hash_set_matches_python_set_with_growth():

@@ -6,14 +6,14 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_models import YAMLS, load_export, save_tiny_model, tiny_overrides, tiny_shape_overrides
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
-from docketbert.config import ConfigError, load_config
 from docketbert.callbacks.distillation import Distillation
-from docketbert.data import IGNORE_INDEX
-from docketbert.model import MaskedLMModel
-from docketbert.train import build_trainer
-from tiny_models import YAMLS, load_export, save_tiny_model, tiny_overrides, tiny_shape_overrides
+from docketbert.config import ConfigError, load_config
+from docketbert.core.batching import IGNORE_INDEX
+from docketbert.model.masked_lm import MaskedLMModel
+from docketbert.training.trainer import build_trainer
 
 
 def tiny(layers: int, seed: int) -> ModernBertForMaskedLM:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from docketbert.metrics_downstream import classification_metrics, majority, multilabel_metrics, span_metrics
+from docketbert.downstream.metrics import classification_metrics, majority, multilabel_metrics, span_metrics
 
 
 def test_classification_by_hand():

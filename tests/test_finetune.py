@@ -11,8 +11,9 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, ModernBertConfig, ModernBertForMaskedLM
 
-from docketbert import evaluate, finetune
-from docketbert.downstream_table import downstream_table
+from docketbert.downstream import evaluation as evaluate
+from docketbert.downstream import finetuning as finetune
+from docketbert.report.downstream_table import downstream_table
 
 FILES = {"entry_type": "entry_type.jsonl", "multilabel": "entry_category_flp.jsonl",
          "citations": "entry_citations.jsonl"}

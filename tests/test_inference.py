@@ -11,11 +11,18 @@ import json
 import numpy as np
 import pytest
 import torch
-from transformers import (AutoModel, AutoTokenizer, ModernBertConfig, ModernBertForSequenceClassification,
-                          ModernBertForTokenClassification, ModernBertModel)
+from transformers import (
+    AutoModel,
+    AutoTokenizer,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
+    ModernBertForTokenClassification,
+    ModernBertModel,
+)
 
-from docketbert.inference import Encoder, pack_rows, token_budget_batches, token_spans
-from docketbert.infer import main as infer_main
+from docketbert.core.batching import token_budget_batches
+from docketbert.inference.encoder import Encoder, pack_rows, token_spans
+from docketbert.inference.infer_command import main as infer_main
 
 MAX_LEN = 48
 LONG = "ORDER granting motion to extend time; the deadline for the answer is continued. " * 20
@@ -222,8 +229,8 @@ def test_cli_errors(tmp_path, model_dir):
 
 
 def test_fast_bench_variants_run(model_dir):
-    from docketbert.fast_bench import FAST_VARIANTS
-    from docketbert.inference_bench import EncoderSource, Settings, synthetic_entries
+    from docketbert.bench.end_to_end import FAST_VARIANTS
+    from docketbert.bench.protocols import EncoderSource, Settings, synthetic_entries
 
     config = ModernBertConfig.from_pretrained(model_dir)
     source = EncoderSource(config=config, path=str(model_dir), name="tiny")
@@ -278,7 +285,7 @@ def test_direct_rust_tokenization_equals_the_transformers_call(model_dir, texts)
 
 def test_to_device_copies_to_a_gpu_and_keeps_cpu_tensors():
     """docketbert.transfer.to_device: the tensor itself on the CPU; on a GPU (where there is one) the same values."""
-    from docketbert.transfer import to_device
+    from docketbert.core.transfer import to_device
 
     t = torch.arange(5)
     assert to_device(t, torch.device("cpu")) is t

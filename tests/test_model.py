@@ -4,9 +4,10 @@ import pytest
 import torch
 from transformers import ModernBertForMaskedLM
 
-from docketbert.data import MLMCollator
-from docketbert.model import MaskedLMModel, build_mlm_model, count_parameters, resolve_attn_implementation
-from docketbert.tokenizer import load_tokenizer
+from docketbert.core.tokenizer import load_tokenizer
+from docketbert.data.mlm import MLMCollator
+from docketbert.model.build import build_mlm_model, count_parameters, resolve_attn_implementation
+from docketbert.model.masked_lm import MaskedLMModel
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 64,
         "global_attn_every_n_layers": 3, "local_attention": 16}
@@ -58,7 +59,7 @@ def test_masked_only_head_equals_dense_loss(tokenizer_dir):
 
 
 def test_model_source_resolves_earlier_run_exports(tmp_path):
-    from docketbert.model import resolve_model_source
+    from docketbert.model.build import resolve_model_source
 
     (tmp_path / "docketbert-large-395M" / "hf").mkdir(parents=True)
     (tmp_path / "docketbert-large-395M" / "hf" / "config.json").write_text("{}")

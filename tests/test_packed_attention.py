@@ -4,7 +4,12 @@ import pytest
 import torch
 from transformers import ModernBertConfig, ModernBertModel
 
-from docketbert.packed_attention import dense_masks, encode_packed, position_ids_for_segments, segment_ids_for_rows
+from docketbert.model.packed_attention import (
+    dense_masks,
+    encode_packed,
+    position_ids_for_segments,
+    segment_ids_for_rows,
+)
 
 # Window of 2 * 4 + 1 tokens, so entries of 20 and 37 tokens cross it; layers 0 and 3 global, 1-2 local.
 CONFIG = dict(vocab_size=128, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=48,
@@ -68,7 +73,7 @@ def test_flex_attention_block_masks_match():
 def test_padding_safe_masks(implementation):
     """Padded batches through the pre-hook: no query has an empty mask row (the padding of a short entry is farther
     than the window from any real token), and real tokens get exactly transformers' outputs; idempotent."""
-    from docketbert.packed_attention import _padding_safe_masks, install_padding_safe_masks
+    from docketbert.model.packed_attention import _padding_safe_masks, install_padding_safe_masks
 
     torch.manual_seed(0)
     config = ModernBertConfig(**CONFIG)
@@ -100,7 +105,7 @@ def test_block_masks_equal_create_block_mask(width, window):
     """The block tables built from per-block entry ranges equal create_block_mask's, tile for tile, for packed rows
     with entries inside a block, across block edges, longer than a block, ending exactly at an edge, for rows of
     padding only (no query sees another, each sees itself), and for widths that end inside a block."""
-    from docketbert.packed_attention import block_masks
+    from docketbert.model.packed_attention import block_masks
 
     rng = torch.Generator().manual_seed(width + window)
     rows = [[], [width], [128, 1, 127][: 1 + width // 200], [60, 70, 1, 300][: 1 + width // 256]]
@@ -123,7 +128,7 @@ def test_block_masks_equal_create_block_mask(width, window):
 def test_block_masks_stay_safe_for_any_ids_and_widths():
     """Entry ids that are not contiguous along a row: every tile that attends is still visited (more may be, as
     partial, never as full); and for a width that ends inside a block, the tiles are those of the dense masks."""
-    from docketbert.packed_attention import block_masks
+    from docketbert.model.packed_attention import block_masks
 
     segments = torch.tensor([[0] * 100 + [1] * 100 + [0] * 56, [2] * 256])
     ours, reference = block_masks(segments, 4), block_masks(segments, 4, tables=False)

@@ -11,12 +11,20 @@ import torch
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.config import load_config
-from docketbert.data import IGNORE_INDEX, MLMCollator, labelled_positions, open_split
-from docketbert.model import MaskedLMModel
-from docketbert.packing import (PackedMLMCollator, PackedRows, best_fit_decreasing, packed_attn_implementation,
-                                packed_batch_rows, resolve_compile, resolve_packing, split_packed_batch)
-from docketbert.tokenizer import load_tokenizer
-from docketbert.train import build_trainer
+from docketbert.core.batching import IGNORE_INDEX
+from docketbert.core.tokenizer import load_tokenizer
+from docketbert.data.mds import open_split
+from docketbert.data.mlm import MLMCollator, labelled_positions
+from docketbert.data.packing import (
+    PackedMLMCollator,
+    PackedRows,
+    best_fit_decreasing,
+    packed_batch_rows,
+    split_packed_batch,
+)
+from docketbert.model.masked_lm import MaskedLMModel
+from docketbert.training.trainer import build_trainer
+from docketbert.training.run_options import packed_attn_implementation, resolve_compile, resolve_packing
 
 TINY = Path(__file__).resolve().parents[1] / "yamls" / "tiny.yaml"
 WIDTH = 256

@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from data_prep.readers import InputError, Row, detect_format, iter_rows
+from docketbert.data.readers import InputError, Row, detect_format, iter_rows
 
 
 def test_detect_format():

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from docketbert.config import load_config
-from docketbert.report import COLUMNS, collect, write_report
-from docketbert.train import build_trainer
+from docketbert.report.results import COLUMNS, collect, write_report
+from docketbert.training.trainer import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "tiny.yaml"
@@ -75,7 +75,7 @@ def test_bench_json_has_every_field(runs):
     assert fast["speedup"] > 0 and fast["order"] == "sorted"
     assert bench["cpu_seconds"] == seed["seconds"] and bench["cpu_entries"] == 20
     # Logged to the run's loggers too: TensorBoard has the benchmark's scalars.
-    from docketbert.report import read_scalars
+    from docketbert.report.results import read_scalars
     scalars = read_scalars(runs / "benched" / "tb")
     assert scalars["bench/cpu/seed/seconds"][-1][1] == pytest.approx(seed["seconds"], rel=1e-4)
 
@@ -151,7 +151,7 @@ def test_downstream_table_in_the_report(tmp_path):
     """Fine-tune outputs (metrics.json + docketbert_finetune.json) become the downstream table of the report."""
     import json
 
-    from docketbert.report import write_report
+    from docketbert.report.results import write_report
 
     ft = tmp_path / "ft"
     for name, kind, f1 in [("domain", "domain-pretrained", 0.81), ("random", "random-init", 0.52)]:
@@ -176,7 +176,7 @@ def test_downstream_seed_summary(tmp_path):
     """Runs that differ only in their seed are summarised as mean ± sd beside the baseline on the same splits."""
     import json
 
-    from docketbert.downstream_table import downstream_table
+    from docketbert.report.downstream_table import downstream_table
 
     dirs = []
     for seed, f1, base in [(1, 0.70, 0.66), (2, 0.74, 0.70), (3, 0.78, 0.71)]:

@@ -5,13 +5,13 @@ import json
 
 import pytest
 import torch
+from tiny_models import YAMLS, load_export, save_tiny_model, tiny_overrides
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.config import load_config
-from docketbert.model import count_parameters
-from docketbert.slicing import layer_indices, slice_layers
-from docketbert.train import build_trainer
-from tiny_models import YAMLS, load_export, save_tiny_model, tiny_overrides
+from docketbert.model.build import count_parameters
+from docketbert.model.slicing import layer_indices, slice_layers
+from docketbert.training.trainer import build_trainer
 
 SEED_LISTS = {  # experiments.md, "Sliced models"
     ("first", 4, 22): [0, 1, 2, 3],

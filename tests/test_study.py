@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from tiny_models import REPO, YAMLS, load_export, tiny_overrides, tiny_shape_overrides
 
 from docketbert.study import load_runs, main, order, select
-from tiny_models import REPO, YAMLS, load_export, tiny_overrides, tiny_shape_overrides
 
 
 def test_order_puts_exports_before_their_users(tmp_path):

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from docketbert.synthetic import (CSV_COLUMNS, find_references, generate_entries, iter_csv_rows, main,
-                                  write_courtlistener_csv)
+from docketbert.data.synthetic import (
+    CSV_COLUMNS,
+    find_references,
+    generate_entries,
+    iter_csv_rows,
+    main,
+    write_courtlistener_csv,
+)
 
 HEADER = ["id", "date_created", "date_modified", "date_filed", "entry_number", "recap_sequence_number",
           "pacer_sequence_number", "description", "docket_id"]
@@ -173,6 +179,6 @@ def test_cli(tmp_path, capsys):
     with gzip.open(out, "rb") as f:
         assert f.read() == ref.read_bytes()
     assert str(n) in capsys.readouterr().err
-    res = subprocess.run([sys.executable, "-m", "docketbert.synthetic", "--help"], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "docketbert.data.synthetic", "--help"], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert res.returncode == 0 and "--dockets" in res.stdout and "--seed" in res.stdout

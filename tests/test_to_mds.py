@@ -10,14 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from data_prep.to_mds import eval_side, main
-from docketbert.text import clean_text, normalize_for_dedup
+from docketbert.core.text import clean_text, normalize_for_dedup
+from docketbert.data.conversion import eval_side, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +41,7 @@ def entry_keys(samples: list[dict]) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def tokenizer(tokenizer_dir):
-    from docketbert.tokenizer import load_tokenizer
+    from docketbert.core.tokenizer import load_tokenizer
 
     return load_tokenizer(str(tokenizer_dir))
 

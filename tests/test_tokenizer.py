@@ -1,7 +1,8 @@
 """The offline tokenizer: ModernBERT-compatible special tokens and layout, a size that is a multiple of 64."""
 
-from docketbert.tokenizer import load_tokenizer, smallest_id_dtype
-from data_prep.train_tokenizer import main as train_tokenizer_cli, train_tokenizer
+from docketbert.core.tokenizer import load_tokenizer, smallest_id_dtype
+from docketbert.data.tokenizer_training import main as train_tokenizer_cli
+from docketbert.data.tokenizer_training import train_tokenizer
 
 
 def test_trained_tokenizer_is_mlm_ready(tokenizer_dir):

@@ -9,12 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import torch
 from transformers import AutoModelForMaskedLM
 
 from docketbert.config import load_config
-from docketbert.train import build_trainer
+from docketbert.training.trainer import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "tiny.yaml"

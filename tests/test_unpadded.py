@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, ModernBertConfig, ModernBertModel
 
-from docketbert import unpadded
-from docketbert.unpadded import UnpaddedEncoder
+from docketbert.model import unpadded
+from docketbert.model.unpadded import UnpaddedEncoder
 
 
 def model_with(layers: int, dtype=torch.float32) -> ModernBertModel:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from transformers import ModernBertForMaskedLM
 
-from docketbert.model import build_mlm_model
-from docketbert.tokenizer import load_tokenizer
+from docketbert.core.tokenizer import load_tokenizer
+from docketbert.model.build import build_mlm_model
 
 REPO = Path(__file__).resolve().parents[1]
 YAMLS = REPO / "yamls"

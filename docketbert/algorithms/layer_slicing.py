@@ -23,9 +23,9 @@ from composer.loggers import Logger
 from composer.utils import dist
 
 from docketbert.config import ConfigError
-from docketbert.model import count_parameters
+from docketbert.model.build import count_parameters
+from docketbert.model.slicing import layer_indices, slice_layers
 from docketbert.registry import register_algorithm
-from docketbert.slicing import layer_indices, slice_layers
 
 log = logging.getLogger(__name__)
 

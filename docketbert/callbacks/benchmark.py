@@ -20,7 +20,7 @@ from composer.core import Callback, State
 from composer.loggers import Logger
 from composer.utils import dist
 
-from docketbert import inference_bench as ib
+from docketbert.bench import protocols as ib
 from docketbert.registry import register_callback
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def split_entries(state: State, cfg: Any, n: int) -> tuple[list[np.ndarray], dic
             dataset = candidate
             break
     if dataset is None:
-        from docketbert.data import open_split
+        from docketbert.data.mds import open_split
 
         dataset = open_split(cfg.data.path, split, cfg.data.local)
     available = min(n, dataset.num_samples)
@@ -105,7 +105,7 @@ class Benchmark(Callback):
         return {"entries": len(entries), "data": data, "batch_sizes": [self.cpu_batch_size], "results": results}
 
     def _gpu_attn(self) -> str:
-        from docketbert.model import resolve_attn_implementation
+        from docketbert.model.build import resolve_attn_implementation
 
         return resolve_attn_implementation("auto", on_gpu=True)
 

@@ -26,10 +26,10 @@ from composer.loggers import Logger
 from transformers import AutoTokenizer, ModernBertForMaskedLM, PreTrainedTokenizerBase
 
 from docketbert.config import ConfigError
-from docketbert.data import IGNORE_INDEX
-from docketbert.model import resolve_attn_implementation, resolve_model_source
-from docketbert.packing import resolve_packing
+from docketbert.core.batching import IGNORE_INDEX
+from docketbert.model.build import resolve_attn_implementation, resolve_model_source
 from docketbert.registry import register_callback
+from docketbert.training.run_options import resolve_packing
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import torch
+
+from docketbert.core.batching import IGNORE_INDEX, pad_rows
+
 # Task name -> kind. `entry_type` is any single-label file (entry_category_flp.jsonl too); `multilabel` reads a
 # `labels` list, and a single `label` as a one-element list.
 TASKS = {"entry_type": "single", "multilabel": "multi", "citations": "spans"}
@@ -166,3 +170,26 @@ def split_by_case(examples: list[Example], seed: int = 0, eval_fraction: float =
     record = {"seed": seed, "eval_fraction": eval_fraction, "n_train": len(train), "n_eval": len(held),
               "n_train_cases": len(cases) - len(eval_cases), "eval_cases": sorted(eval_cases)}
     return train, held, record
+
+
+class Collator:
+    """Pads a batch to its longest row (a multiple of 8); token labels pad with IGNORE."""
+
+    def __init__(self, pad_id: int, kind: str):
+        self.pad_id, self.kind = pad_id, kind
+
+    def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_rows([it["input_ids"] for it in items], self.pad_id, 8)
+        width = ids.shape[1]
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "labels" in items[0]:
+            if self.kind == "spans":
+                labels = torch.full((len(items), width), IGNORE_INDEX, dtype=torch.long)
+                for row, it in enumerate(items):
+                    labels[row, :len(it["labels"])] = torch.tensor(it["labels"])
+            elif self.kind == "multi":
+                labels = torch.tensor([it["labels"] for it in items], dtype=torch.float)
+            else:
+                labels = torch.tensor([it["labels"] for it in items], dtype=torch.long)
+            batch["labels"] = labels
+        return batch

@@ -15,25 +15,23 @@ A Composer "sample" is a packed row; a batch is a fixed number of rows. Resumpti
 in the epoch). Packing is a deterministic function of the StreamingDataset's order, which is deterministic for a
 seed and epoch, so a resumed run sees exactly the rows an uninterrupted one would (the skipped rows cost reading
 and collating, not training). `len()` is an estimate from a probe of entry lengths (Composer needs a length for
-durations in epochs); an epoch ends at that many batches or when the data runs out, whichever comes first.
-"""
+durations in epochs); an epoch ends at that many batches or when the data runs out, whichever comes first."""
 
 from __future__ import annotations
-
 import bisect
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
-
 import numpy as np
 import torch
 from composer.core import Callback, State
 from composer.loggers import Logger
 from torch.utils.data import IterableDataset
+from docketbert.data.mlm import MLMCollator, labelled_positions, mask_tokens
+from docketbert.core.batching import truncate_entry
+from docketbert.model.packed_attention import PAD_SEGMENT
 
-from docketbert.data import MLMCollator, labelled_positions, mask_tokens, truncate_entry
-from docketbert.packed_attention import PAD_SEGMENT
 
 # Assumed packing efficiency when estimating the number of rows of an epoch (measured: ~99% on docket entries).
 ASSUMED_EFFICIENCY = 0.98
@@ -56,7 +54,6 @@ def best_fit_decreasing(lengths: Sequence[int], width: int) -> list[list[int]]:
             rows[row].append(item)
             bisect.insort(free, (space - n, row))
     return rows
-
 
 
 class PackedRows(IterableDataset):
@@ -163,61 +160,6 @@ def packing_efficiency(batch: dict[str, Any]) -> float:
     return float(mask.sum()) / max(1, mask.numel())
 
 
-class PackingMonitor(Callback):
-    """Logs `packing/efficiency` (real tokens / row capacity) per batch and over the run so far."""
-
-    def __init__(self) -> None:
-        self.real = 0
-        self.capacity = 0
-
-    def after_dataloader(self, state: State, logger: Logger) -> None:
-        mask = state.batch.get("attention_mask") if isinstance(state.batch, dict) else None
-        if mask is None or "segments" not in state.batch:
-            return
-        real, capacity = int(mask.sum()), mask.numel()
-        self.real += real
-        self.capacity += capacity
-        logger.log_metrics({"packing/efficiency": real / max(1, capacity),
-                            "packing/efficiency_cumulative": self.real / max(1, self.capacity)})
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"real": self.real, "capacity": self.capacity}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.real, self.capacity = int(state.get("real", 0)), int(state.get("capacity", 0))
-
-
-def _true_false_auto(key: str, requested: Any, auto: bool) -> bool:
-    """A config switch that is true, false, or auto (then `auto`)."""
-    if requested == "auto":
-        return auto
-    if isinstance(requested, bool):
-        return requested
-    raise ValueError(f"{key} must be true, false or auto, not {requested!r}")
-
-
-def resolve_packing(requested: Any, device: str) -> bool:
-    """`data.packing`: true, false, or auto (on for GPU runs, off on CPU)."""
-    return _true_false_auto("data.packing", requested, device == "gpu")
-
-
-def resolve_compile(requested: Any, packed_flex_gpu: bool) -> bool:
-    """`model.compile`: true, false, or auto (on for packed GPU runs with flex_attention: uncompiled, flex_attention
-    falls back to a slow path; compiled, it is the fastest path bench/train_throughput.py measured)."""
-    return _true_false_auto("model.compile", requested, packed_flex_gpu)
-
-
-def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
-    """Attention for packed rows: flex_attention on GPU unless one was named (it skips the masked blocks; the
-    flash-attn package cannot be installed here). sdpa/eager take dense per-entry masks (CPU, or when named)."""
-    if requested == "auto":
-        return "flex_attention" if device == "gpu" else resolved
-    if resolved == "flash_attention_2":
-        raise ValueError("data.packing with attn_implementation flash_attention_2 is not supported: "
-                         "use flex_attention (the default for packed GPU runs), sdpa or eager")
-    return resolved
-
-
 def build_packed_loader(dataset, collator: MLMCollator, width: int, batch_size: int, buffer_size: int,
                         seed: int, num_workers: int = 0, pin_memory: bool = False) -> torch.utils.data.DataLoader:
     """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset (`pin_memory`: as in
@@ -226,3 +168,4 @@ def build_packed_loader(dataset, collator: MLMCollator, width: int, batch_size: 
     return torch.utils.data.DataLoader(rows, batch_size=batch_size, collate_fn=PackedMLMCollator(collator, width),
                                        num_workers=num_workers, persistent_workers=num_workers > 0,
                                        pin_memory=pin_memory)
+

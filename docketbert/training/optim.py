@@ -7,24 +7,6 @@ from collections.abc import Sequence
 
 import torch
 
-from docketbert.config import ConfigError
-
-
-def resolve_device(requested: str) -> str:
-    """Composer's device name: `auto` is gpu when CUDA is available, else cpu."""
-    if requested == "auto":
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    if requested not in ("gpu", "cpu"):
-        raise ConfigError(f"device {requested!r} is not one of auto, gpu, cpu")
-    return requested
-
-
-def resolve_precision(requested: str, device: str) -> str:
-    """`auto`: bf16 autocast on GPU, fp32 on CPU."""
-    if requested == "auto":
-        return "amp_bf16" if device == "gpu" else "fp32"
-    return requested
-
 
 def adamw(model: torch.nn.Module, lr: float, weight_decay: float, device: str,
           betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8) -> torch.optim.Optimizer:
@@ -35,3 +17,4 @@ def adamw(model: torch.nn.Module, lr: float, weight_decay: float, device: str,
             (decay if param.ndim >= 2 else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, fused=device == "gpu")
+

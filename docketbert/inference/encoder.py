@@ -38,8 +38,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from docketbert.cpu_memory import keep_freed_memory
-from docketbert.transfer import to_device
+from docketbert.core.batching import by_token_count, token_budget_batches
+from docketbert.core.cpu_memory import keep_freed_memory
+from docketbert.core.device import resolve_device
+from docketbert.core.transfer import to_device
 
 MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
@@ -69,15 +71,6 @@ class Counts:
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
 
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for but no GPU is available")
-    return device
-
-
 def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
     """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); onnx, onnx_int8: the fp32
     model, which `Encoder` exports to ONNX Runtime (fp32, or dynamic int8; CPU only)."""
@@ -105,24 +98,9 @@ def default_layout(model_type: str, device: torch.device, mode: str) -> str:
     return "unpadded" if lean else "padded"
 
 
-def token_budget_batches(lengths: Sequence[int], budget: int, max_rows: int = 4096) -> list[list[int]]:
-    """Indices sorted by length (longest first) cut into batches of rows x longest <= budget (one entry at least)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches, current = [], []
-    for i in order:
-        width = lengths[current[0]] if current else lengths[i]
-        if current and ((len(current) + 1) * width > budget or len(current) >= max_rows):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
-
-
 def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
     """Best-fit decreasing (docketbert.packing): rows of entry indices whose lengths sum to at most `width`."""
-    from docketbert.packing import best_fit_decreasing
+    from docketbert.data.packing import best_fit_decreasing
 
     return best_fit_decreasing(lengths, width)
 
@@ -153,14 +131,14 @@ class Encoder:
         self._rust_tokenizer = None  # see `_encode_ids`
         self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
         if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
-            from docketbert.packed_attention import install_padding_safe_masks
+            from docketbert.model.packed_attention import install_padding_safe_masks
 
             install_padding_safe_masks(model)
         self._encoder = getattr(model, model.base_model_prefix, model)
         if layout == "unpadded":
             if mode.startswith("onnx"):
                 raise ValueError("layout unpadded runs the torch model: not with onnx modes")
-            from docketbert.unpadded import UnpaddedEncoder
+            from docketbert.model.unpadded import UnpaddedEncoder
 
             self._unpadded = UnpaddedEncoder(self._encoder, compile=compile)  # compiles its own pieces
         elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
@@ -168,7 +146,7 @@ class Encoder:
         if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `predict` keeps the torch model
             if device.type != "cpu" or layout != "padded" or compile:
                 raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
-            from docketbert.onnx_runtime import OnnxEncoder
+            from docketbert.inference.onnx_runtime import OnnxEncoder
 
             if onnx_cache is None:  # no folder of its own: a temporary one for this Encoder's life
                 import tempfile
@@ -186,8 +164,13 @@ class Encoder:
         """Load `model_dir` (an HF export: config.json, weights, tokenizer files or `tokenizer=`). A fine-tuned
         head (architectures *ForSequenceClassification / *ForTokenClassification) is loaded with its head, so
         `predict` works; any other export loads as the bare encoder."""
-        from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, \
-            AutoModelForTokenClassification, AutoTokenizer
+        from transformers import (
+            AutoConfig,
+            AutoModel,
+            AutoModelForSequenceClassification,
+            AutoModelForTokenClassification,
+            AutoTokenizer,
+        )
 
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
@@ -263,7 +246,7 @@ class Encoder:
         return self._encoder
 
     def _padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        from docketbert.data import pad_rows
+        from docketbert.core.batching import pad_rows
 
         ids, mask = pad_rows(rows, self.model.config.pad_token_id or 0)
         return to_device(ids, self.device), to_device(mask, self.device)
@@ -292,7 +275,7 @@ class Encoder:
             owner = torch.where(mask.bool(), torch.arange(n, device=self.device)[:, None], -1)
             first = torch.arange(n, device=self.device) * ids.shape[1]
             return self._pool(hidden, owner, first, n)
-        from docketbert.packed_attention import encode_packed
+        from docketbert.model.packed_attention import encode_packed
 
         width = max(PACKED_WIDTH, max(len(r) for r in rows))
         packing = pack_rows([len(r) for r in rows], width)
@@ -322,7 +305,7 @@ class Encoder:
     def _batches(self, ids: list[list[int]]) -> list[list[int]]:
         budget = self.token_budget
         if self.layout == "packed":  # a batch is budget // width packed rows; count tokens, not rows x width
-            return _by_tokens([len(r) for r in ids], budget)
+            return by_token_count([len(r) for r in ids], budget)
         return token_budget_batches([len(r) for r in ids], budget)
 
     def embed(self, texts: Sequence[str | None]) -> np.ndarray:
@@ -438,21 +421,6 @@ def _split_rows(flat: torch.Tensor, rows: Sequence[Sequence[int]]) -> torch.Tens
         out[r, : len(row)] = flat[start: start + len(row)]
         start += len(row)
     return out
-
-
-def _by_tokens(lengths: Sequence[int], budget: int) -> list[list[int]]:
-    """Consecutive length-sorted entries holding at most `budget` real tokens (one entry at least)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches, current, total = [], [], 0
-    for i in order:
-        if current and total + lengths[i] > budget:
-            batches.append(current)
-            current, total = [], 0
-        current.append(i)
-        total += lengths[i]
-    if current:
-        batches.append(current)
-    return batches
 
 
 def token_spans(probs: torch.Tensor, offsets: Sequence[tuple[int, int]], text: str,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from docketbert.downstream_table import downstream_table
+from docketbert.report.downstream_table import downstream_table
 
 COLUMNS = ["model", "100k_gpu_seconds", "200_cpu_seconds", "num_params_million", "eval_loss",
            "train_tokens_per_s", "device", "status"]

@@ -32,8 +32,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from docketbert.cpu_memory import keep_freed_memory
-from docketbert.inference import Encoder, apply_mode
+from docketbert.core.cpu_memory import keep_freed_memory
+from docketbert.inference.encoder import Encoder, apply_mode
 
 
 def _encoder(source, s, mode: str, layout: str, attn: str, compile: bool = False) -> Encoder:
@@ -128,7 +128,7 @@ FAST_VARIANTS = {"fast_exact": fast_exact, "fast_bf16": fast_bf16, "fast_int8": 
 
 def read_texts(path: str, n: int) -> list[str]:
     """The first `n` entries of a file (repeated from the start when it holds fewer)."""
-    from data_prep.readers import iter_rows
+    from docketbert.data.readers import iter_rows
 
     texts = []
     for row in iter_rows(path, docket_column=None):
@@ -147,7 +147,7 @@ def seed_end_to_end(model: torch.nn.Module, tokenizer, texts: list[str], device:
                     batch_size: int = 32) -> float:
     """The seed's protocol from texts: tokenize, shuffled batches of 32 padded to a multiple of 8; CPU: eager fp32,
     GPU: the model's attention (sdpa) under bf16 autocast."""
-    from docketbert.inference_bench import make_batches
+    from docketbert.bench.protocols import make_batches
 
     _sync(device)
     start = time.perf_counter()
@@ -175,7 +175,7 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
     `seed_entries`: time the seed protocol on the first N texts only and scale its
     seconds to all of them (recorded as such), to keep a GPU call short. `profile_entries`: after timing, profile
     each mode on the first N texts (`docketbert.profiling`)."""
-    from docketbert.bench import resolve_model
+    from docketbert.bench.command import resolve_model
 
     source = resolve_model(shape)
     cpu = torch.device("cpu")
@@ -220,7 +220,7 @@ def end_to_end(shape: str, texts: list[str], tokenizer, modes: Sequence[str], re
             pooled = {"cls": vectors[:64], "mean": encs["mean"].embed(probe)}
             profiled = None
             if profile_entries:
-                from docketbert.profiling import profile_run
+                from docketbert.bench.profiling import profile_run
 
                 profiled = {"entries": profile_entries,
                             **profile_run(lambda: encs["cls"].embed(texts[:profile_entries]), device)}
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     from transformers import AutoTokenizer
 
-    from docketbert.inference_bench import machine_info
+    from docketbert.bench.protocols import machine_info
 
     if args.threads:
         torch.set_num_threads(args.threads)

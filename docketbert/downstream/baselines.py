@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from docketbert.tasks import Example
+from docketbert.downstream.tasks import Example
 
 # Entry-number citations: a number list after "related document(s)", "RE:", "Doc. No.", "granting/denying", ...
 _LEAD = re.compile(

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from docketbert.data import flat_ids
-from docketbert.transfer import to_device
+from docketbert.core.batching import flat_ids
+from docketbert.core.transfer import to_device
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from transformers import ModernBertConfig
 
-from docketbert import inference_bench as ib
-from docketbert.cpu_memory import keep_freed_memory
-from docketbert.shapes import SEED_SHAPES as SHAPES
+from docketbert.bench import protocols as ib
+from docketbert.core.cpu_memory import keep_freed_memory
+from docketbert.model.shapes import SEED_SHAPES as SHAPES
 
 DEFAULTS = {"cuda": {"entries": 100_000, "seed": [32], "sorted": [512], "budget_s": 150.0},
             "cpu": {"entries": 200, "seed": [32], "sorted": [32], "budget_s": None}}
@@ -57,7 +57,7 @@ def settings_for(device: torch.device, args: argparse.Namespace) -> dict[str, ib
     budget = args.budget_s if args.budget_s is not None else d["budget_s"]
     gpu_attn = "sdpa"
     if device.type == "cuda":
-        from docketbert.model import resolve_attn_implementation
+        from docketbert.model.build import resolve_attn_implementation
 
         gpu_attn = resolve_attn_implementation("auto", on_gpu=True)
     out = {name: ib.Settings(device, args.batch_sizes or d.get(name, d["seed"]), budget, gpu_attn)

@@ -25,8 +25,8 @@ import torch
 import transformers
 from transformers import ModernBertConfig, ModernBertModel
 
-from docketbert import cpu_memory
-from docketbert.data import pad_rows
+from docketbert.core import cpu_memory
+from docketbert.core.batching import pad_rows
 
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 # The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
@@ -60,7 +60,7 @@ def synthetic_entries(n: int, config: ModernBertConfig, seed: int = 0) -> list[n
 def mds_entries(path: str, split: str, n: int, local: Optional[str] = None, max_len: int = LENGTH_MAX
                 ) -> list[np.ndarray]:
     """The first `n` entries of an MDS split (`input_ids`), repeated when the split is smaller, cut to `max_len`."""
-    from docketbert.data import open_split
+    from docketbert.data.mds import open_split
 
     dataset = open_split(path, split, local)
     available = min(n, dataset.num_samples)
@@ -214,7 +214,7 @@ def sorted_sdpa(source: EncoderSource, entries: Sequence[np.ndarray], s: Setting
 
 Variant = Callable[[EncoderSource, Sequence[np.ndarray], Settings], dict[str, Any]]
 VARIANTS: dict[str, Variant] = {"seed": seed_protocol, "sorted": sorted_sdpa}
-from docketbert.fast_bench import FAST_VARIANTS  # noqa: E402 - the fast path (issue 6)
+from docketbert.bench.end_to_end import FAST_VARIANTS  # noqa: E402 - the fast path (issue 6)
 
 VARIANTS.update(FAST_VARIANTS)
 

@@ -1,0 +1,77 @@
+"""Reading the MDS shards written by data_prep/to_mds.py, and batching them for masked-language modelling."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:  # importing streaming takes ~8 s here: only `open_split` needs it, so inference and fine-tuning
+    pass
+
+
+IGNORE_INDEX = -100
+
+
+def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:
+    """Cut an entry to `max_seq_len` tokens, keeping the [SEP] it ended with."""
+    if len(ids) <= max_seq_len:
+        return ids
+    ids = ids[:max_seq_len].copy()
+    ids[-1] = sep_id
+    return ids
+
+
+def flat_ids(rows: Sequence[Sequence[int] | np.ndarray], lengths: np.ndarray | None = None) -> np.ndarray:
+    """The rows' token ids run together, int64, without a Python step per token (`lengths`: the rows' lengths, when
+    known). For 100k entries in GPU-sized batches: 0.22 s against 0.58 s through torch.tensor of a list, and pad_rows
+    0.24 s against 1.79 s row by row (bench/host_batching.py)."""
+    if len(rows) and isinstance(rows[0], np.ndarray):
+        return np.concatenate(rows).astype(np.int64, copy=False)
+    count = int(lengths.sum()) if lengths is not None else sum(map(len, rows))
+    return np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=count)
+
+
+def pad_rows(rows: Sequence[Sequence[int] | np.ndarray], pad_id: int,
+             multiple: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask): rows right-padded to the longest, its length rounded up to `multiple`."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    width = -(-int(lengths.max()) // multiple) * multiple
+    keep = np.arange(width)[None, :] < lengths[:, None]
+    input_ids = np.full(keep.shape, pad_id, dtype=np.int64)
+    input_ids[keep] = flat_ids(rows, lengths)  # row-major: each row's tokens, then the next row's
+    return torch.from_numpy(input_ids), torch.from_numpy(keep.astype(np.int64))
+
+
+
+def token_budget_batches(lengths: Sequence[int], budget: int, max_rows: int = 4096) -> list[list[int]]:
+    """Indices sorted by length (longest first) cut into batches of rows x longest <= budget (one entry at least)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches, current = [], []
+    for i in order:
+        width = lengths[current[0]] if current else lengths[i]
+        if current and ((len(current) + 1) * width > budget or len(current) >= max_rows):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def by_token_count(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Consecutive length-sorted entries holding at most `budget` real tokens (one entry at least)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches, current, total = [], [], 0
+    for i in order:
+        if current and total + lengths[i] > budget:
+            batches.append(current)
+            current, total = [], 0
+        current.append(i)
+        total += lengths[i]
+    if current:
+        batches.append(current)
+    return batches

@@ -1,0 +1,200 @@
+"""Embeddings or predictions for a file of docket entries, streamed in chunks (never loaded whole), in input order.
+
+    python -m docketbert.infer runs/x/hf --input entries.jsonl.gz --output vectors.npy --pooling mean
+    python -m docketbert.infer runs/cls/hf --input entries.csv --text-column description --output preds.jsonl
+
+Inputs (plain, .gz, .bz2, .xz): JSONL (--text-key, default "text"), CSV (--text-column, default "description";
+CourtListener COPY quoting), text (one entry per line). Outputs by extension:
+  .jsonl    one line per input record: {"index": i, "embedding": [...]} or {"index": i, <prediction>}
+  .npy      embeddings only, float32 (N, hidden), written as it goes (the header is fixed when done)
+  .parquet  needs pyarrow (not a dependency: `uv pip install pyarrow`); columns index + embedding (list<float>) or
+            index + prediction (JSON text)
+The task is "predict" for a fine-tuned head (*ForSequenceClassification / *ForTokenClassification export), else
+"embed"; --task embed gives embeddings of a fine-tuned model's encoder. Unreadable records (invalid JSON, no text)
+and empty entries are kept as empty entries so the output lines up with the input; all are counted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+NPY_HEADER = 128  # bytes: magic, version, length, the header dict padded with spaces
+
+
+# ---- writers (all incremental) -----------------------------------------------------------------------------------
+
+class JsonlWriter:
+    def __init__(self, path: Path, task: str):
+        self.f, self.task = open(path, "w", encoding="utf-8"), task
+
+    def write(self, start: int, results) -> None:
+        for i, r in enumerate(results, start):
+            rec = {"index": i, "embedding": [round(float(x), 6) for x in r]} if self.task == "embed" else {"index": i, **r}
+            self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self.f.close()
+
+
+class NpyWriter:
+    """float32 rows appended after a fixed-size header that is rewritten with the final shape on close."""
+
+    def __init__(self, path: Path, task: str):
+        if task != "embed":
+            raise SystemExit("error: .npy output holds embeddings only; use .jsonl or .parquet for predictions")
+        self.f, self.rows, self.width = open(path, "wb"), 0, None
+        self._header()
+
+    def _header(self) -> None:
+        shape = (self.rows, self.width or 0)
+        text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % shape
+        body = text.ljust(NPY_HEADER - 10 - 1) + "\n"
+        self.f.seek(0)
+        self.f.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1"))
+
+    def write(self, start: int, results) -> None:
+        arr = np.ascontiguousarray(results, dtype="<f4")
+        self.width = arr.shape[1]
+        self.f.write(arr.tobytes())
+        self.rows += arr.shape[0]
+
+    def close(self) -> None:
+        self._header()
+        self.f.close()
+
+
+class ParquetWriter:
+    def __init__(self, path: Path, task: str):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise SystemExit("error: .parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy")
+        self.pa, self.pq, self.path, self.task, self.writer = pa, pq, path, task, None
+
+    def write(self, start: int, results) -> None:
+        pa = self.pa
+        index = pa.array(range(start, start + len(results)), pa.int64())
+        if self.task == "embed":
+            values = pa.array(list(np.asarray(results, dtype=np.float32)), pa.list_(pa.float32()))
+            table = pa.table({"index": index, "embedding": values})
+        else:
+            table = pa.table({"index": index, "prediction": [json.dumps(r, ensure_ascii=False) for r in results]})
+        if self.writer is None:
+            self.writer = self.pq.ParquetWriter(str(self.path), table.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+WRITERS = {".jsonl": JsonlWriter, ".npy": NpyWriter, ".parquet": ParquetWriter}
+
+
+# ---- the run -----------------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    from docketbert.inference.encoder import LAYOUTS, MODES, POOLINGS
+
+    p = argparse.ArgumentParser(prog="python -m docketbert.infer", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model_dir", metavar="MODEL_DIR", help="an exported model (config.json, weights, tokenizer)")
+    p.add_argument("--input", required=True, type=Path, help="entries: .jsonl / .csv / .txt (optionally .gz/.bz2/.xz)")
+    p.add_argument("--output", required=True, type=Path, help="results: .jsonl, .npy (embeddings) or .parquet (pyarrow)")
+    p.add_argument("--format", choices=["jsonl", "csv", "text"], help="input format (default: from the extension)")
+    p.add_argument("--task", choices=["auto", "embed", "predict"], default="auto",
+                   help="default auto: predict for a fine-tuned head, embed otherwise")
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--mode", choices=MODES, default="exact",
+                   help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
+                        "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)")
+    p.add_argument("--layout", choices=LAYOUTS,
+                   help="batch layout for embeddings: unpadded (lean forward on real tokens; the CPU default for "
+                        "ModernBERT), padded (HF forward on sorted padded batches; the GPU default), packed (several "
+                        "entries per row, FlexAttention on GPU)")
+    p.add_argument("--pooling", choices=POOLINGS, default="cls", help="embedding pooling (default cls)")
+    p.add_argument("--text-key", default="text", help="JSONL key of the entry text (default text)")
+    p.add_argument("--text-column", default="description", help="CSV column of the entry text (default description)")
+    p.add_argument("--tokenizer", help="tokenizer directory when MODEL_DIR has none")
+    p.add_argument("--max-length", type=int, help="tokens per entry, [CLS]/[SEP] included (default: the model's)")
+    p.add_argument("--token-budget", type=int, help="tokens per batch (default 2048 on cpu, 65536 on cuda)")
+    p.add_argument("--chunk-size", type=int, default=8192, help="entries read, encoded and written at a time")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if not args.input.exists():
+        p.error(f"--input {args.input} does not exist")
+    if args.output.suffix.lower() not in WRITERS:
+        p.error(f"--output must end in {', '.join(WRITERS)} (got {args.output.name})")
+    if args.chunk_size < 1 or (args.max_length is not None and args.max_length < 2):
+        p.error("--chunk-size must be >= 1 and --max-length >= 2")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # batched fast tokenization on every core
+    import torch
+    from tqdm import tqdm
+
+    from docketbert.data.readers import InputError, iter_rows
+    from docketbert.inference.encoder import Encoder
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        enc = Encoder.from_pretrained(args.model_dir, device=args.device, mode=args.mode, pooling=args.pooling,
+                                      max_length=args.max_length, token_budget=args.token_budget,
+                                      tokenizer=args.tokenizer, layout=args.layout)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        raise SystemExit(f"error: {err}")
+    head = any(k in type(enc.model).__name__ for k in ("ForSequenceClassification", "ForTokenClassification"))
+    task = args.task if args.task != "auto" else ("predict" if head else "embed")
+    if task == "predict" and not head:
+        raise SystemExit(f"error: {args.model_dir} has no fine-tuned head; use --task embed")
+    run = enc.embed if task == "embed" else enc.predict
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    writer = WRITERS[args.output.suffix.lower()](args.output, task)
+    bar = tqdm(total=args.input.stat().st_size, unit="B", unit_scale=True, disable=args.no_progress,
+               desc=f"{task} {args.input.name}", file=sys.stderr)
+    unreadable, done, started = 0, 0, time.perf_counter()
+    rows = iter_rows(args.input, args.format, text_column=args.text_column, docket_column=None,
+                     text_key=args.text_key, progress=bar.update)
+    chunk: list[str] = []
+    try:
+        for row in rows:
+            if row.drop:
+                unreadable += 1
+            chunk.append(row.text or "")
+            if len(chunk) >= args.chunk_size:
+                writer.write(done, run(chunk))
+                done += len(chunk)
+                chunk = []
+        if chunk:
+            writer.write(done, run(chunk))
+            done += len(chunk)
+    except InputError as err:
+        raise SystemExit(f"error: {err}")
+    finally:
+        writer.close()
+        bar.close()
+    seconds = time.perf_counter() - started
+    c = enc.counts
+    print(json.dumps({"task": task, "entries": done, "empty": c.empty, "unreadable": unreadable,
+                      "truncated": c.truncated, "max_length": enc.max_length, "tokens": c.tokens,
+                      "seconds": round(seconds, 2), "entries_per_s": round(done / max(seconds, 1e-9), 1),
+                      "output": str(args.output)}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
