@@ -1,4 +1,4 @@
-"""Attention settings of the unpadded CPU forward (docketbert.unpadded), compared in one process.
+"""Attention settings of the unpadded CPU forward (docketbert.model.unpadded), compared in one process.
 
 Each setting is a pair MAX_LEN:CHUNK: rows up to MAX_LEN tokens use matmul attention in chunks of rows holding at
 most CHUNK scores (rows x heads x queries x keys; "inf": the whole batch at once); longer rows use sdpa. A suffix
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
 
-from docketbert.bench.end_to_end import read_texts
+from docketbert.bench.protocols import read_texts
 from docketbert.core.batching import token_budget_batches
 from docketbert.core.cpu_memory import keep_freed_memory
 from docketbert.inference.encoder import DEFAULT_BUDGET, apply_mode
@@ -35,7 +35,7 @@ DEFAULT_SETTINGS = ["128:inf", "256:2M", "512:1M"]  # the first: the old default
 
 
 def parse_setting(text: str) -> tuple[int, int]:
-    """"256:2M" -> (256, 2 * 2**20); "inf" -> no chunking; a "+compile" suffix is ignored here. MAX_LEN applies to
+    """ "256:2M" -> (256, 2 * 2**20); "inf" -> no chunking; a "+compile" suffix is ignored here. MAX_LEN applies to
     every dtype while timed."""
     try:
         max_len, chunk = text.removesuffix("+compile").split(":")
@@ -76,8 +76,9 @@ def random_model(shape: str, mode: str, vocab_size: int, pad_id: int) -> torch.n
     return apply_mode(ModernBertModel(config).eval(), mode, torch.device("cpu"))
 
 
-def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[str], reps: int,
-                  vocab_size: int, pad_id: int) -> dict:
+def time_settings(
+    shape: str, mode: str, rows: list[list[int]], settings: list[str], reps: int, vocab_size: int, pad_id: int
+) -> dict:
     model = random_model(shape, mode, vocab_size, pad_id)
     encoders = {False: unpadded.UnpaddedEncoder(model), True: unpadded.UnpaddedEncoder(model, compile=True)}
     batches = token_budget_batches([len(r) for r in rows], DEFAULT_BUDGET["cpu"])
@@ -100,28 +101,46 @@ def time_settings(shape: str, mode: str, rows: list[list[int]], settings: list[s
     finally:
         unpadded.MATMUL_ATTENTION_MAX_LEN, unpadded.SCORE_CHUNK = saved
     first = settings[0]
-    return {s: {"seconds": round(best[s], 4), "speedup": round(best[first] / best[s], 3),
-                "max_abs_diff_vs_first": float((outputs[s] - outputs[first]).abs().max())} for s in settings}
+    return {
+        s: {
+            "seconds": round(best[s], 4),
+            "speedup": round(best[first] / best[s], 3),
+            "max_abs_diff_vs_first": float((outputs[s] - outputs[first]).abs().max()),
+        }
+        for s in settings
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(parser)
-    parser.add_argument("--settings", nargs="+", default=DEFAULT_SETTINGS, type=str,
-                        help="MAX_LEN:CHUNK pairs, each optionally +compile; the first is the baseline "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=DEFAULT_SETTINGS,
+        type=str,
+        help="MAX_LEN:CHUNK pairs, each optionally +compile; the first is the baseline (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     for setting in args.settings:
         parse_setting(setting)
     rows, vocab_size, pad_id = load_rows(args)
-    result = {"threads": torch.get_num_threads(), "entries": len(rows), "tokens": sum(map(len, rows)),
-              "command": " ".join(sys.argv), "results": {}}
+    result = {
+        "threads": torch.get_num_threads(),
+        "entries": len(rows),
+        "tokens": sum(map(len, rows)),
+        "command": " ".join(sys.argv),
+        "results": {},
+    }
     for shape in args.shape:
         for mode in args.modes:
             row = time_settings(shape, mode, rows, args.settings, args.reps, vocab_size, pad_id)
             result["results"][f"{shape} {mode}"] = row
-            print(f"{shape} {mode}: " + " | ".join(f"{s} {v['seconds'] * 1000:.0f} ms ({v['speedup']}x)"
-                                                   for s, v in row.items()), flush=True)
+            print(
+                f"{shape} {mode}: "
+                + " | ".join(f"{s} {v['seconds'] * 1000:.0f} ms ({v['speedup']}x)" for s, v in row.items()),
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

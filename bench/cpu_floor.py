@@ -56,8 +56,9 @@ def make_linear(mode: str, n_in: int, n_out: int) -> tuple[torch.nn.Module, torc
     if mode == "int8":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(layer), {torch.nn.Linear},
-                                                          dtype=torch.qint8), torch.float32
+            return torch.ao.quantization.quantize_dynamic(
+                torch.nn.Sequential(layer), {torch.nn.Linear}, dtype=torch.qint8
+            ), torch.float32
     return layer, torch.float32
 
 
@@ -75,8 +76,7 @@ def peak(mode: str, size: int, repeats: int) -> dict:
         a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
         seconds = best_seconds(lambda: torch.mm(a, b), repeats)
         kernel = "torch.mm"
-    return {"kernel": kernel, "size": size, "seconds": round(seconds, 5),
-            "gops": round(2 * size ** 3 / seconds / 1e9, 1)}
+    return {"kernel": kernel, "size": size, "seconds": round(seconds, 5), "gops": round(2 * size**3 / seconds / 1e9, 1)}
 
 
 def linears(shape: str, mode: str, tokens: int, budget: int, repeats: int) -> dict:
@@ -86,14 +86,21 @@ def linears(shape: str, mode: str, tokens: int, budget: int, repeats: int) -> di
         layer, dtype = make_linear(mode, n_in, n_out)
         x = torch.randn(budget, n_in, dtype=dtype)
         with torch.inference_mode():
-            seconds = best_seconds(lambda: layer(x), repeats)
-        per_layer[name] = {"seconds_per_batch": round(seconds, 6),
-                           "gops": round(2 * budget * n_in * n_out / seconds / 1e9, 1)}
+            seconds = best_seconds(lambda layer=layer, x=x: layer(x), repeats)
+        per_layer[name] = {
+            "seconds_per_batch": round(seconds, 6),
+            "gops": round(2 * budget * n_in * n_out / seconds / 1e9, 1),
+        }
         ops += 2 * n_in * n_out
     batch_seconds = sum(v["seconds_per_batch"] for v in per_layer.values())
     floor = batch_seconds * layers * tokens / budget
-    return {"layers": layers, "per_layer": per_layer, "linear_gop": round(ops * layers * tokens / 1e9, 1),
-            "seconds_for_tokens": round(floor, 4), "gops": round(ops * layers * tokens / floor / 1e9, 1)}
+    return {
+        "layers": layers,
+        "per_layer": per_layer,
+        "linear_gop": round(ops * layers * tokens / 1e9, 1),
+        "seconds_for_tokens": round(floor, 4),
+        "gops": round(ops * layers * tokens / floor / 1e9, 1),
+    }
 
 
 def main(argv=None) -> dict:
@@ -109,9 +116,15 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    result = {"machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "tokens": args.tokens, "budget": args.budget,
-              "peak": {}, "linears": {}}
+    result = {
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "tokens": args.tokens,
+        "budget": args.budget,
+        "peak": {},
+        "linears": {},
+    }
     for mode in args.modes:
         result["peak"][mode] = peak(mode, args.peak_size, args.repeats)
         print(f"peak {mode:5s} {result['peak'][mode]}", flush=True)
@@ -120,8 +133,11 @@ def main(argv=None) -> dict:
         for mode in args.modes:
             row = linears(shape, mode, args.tokens, args.budget, args.repeats)
             result["linears"][shape][mode] = row
-            print(f"{shape:24s} {mode:5s} linears {row['linear_gop']:8.1f} GOP -> {row['seconds_for_tokens']:.3f} s "
-                  f"({row['gops']} GOP/s)", flush=True)
+            print(
+                f"{shape:24s} {mode:5s} linears {row['linear_gop']:8.1f} GOP -> {row['seconds_for_tokens']:.3f} s "
+                f"({row['gops']} GOP/s)",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

@@ -2,7 +2,7 @@
 # Does domain pretraining pay downstream? A small ModernBERT (hidden 128, 4 layers, ~1.2M parameters) is
 # MLM-pretrained for 2 epochs on the real docket entries, then fine-tuned on entry_type and citations from its
 # weights and, as the control, from random weights of the same shape; the report gives the downstream table.
-# About 20 minutes on a 2-core CPU.  Usage: bench/downstream_cpu.sh [WORKDIR] [SHARED_DATA]
+# Results and run time: docs/downstream.md.  Usage: bench/downstream_cpu.sh [WORKDIR] [SHARED_DATA]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/docketbert-downstream}

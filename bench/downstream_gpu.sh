@@ -4,8 +4,7 @@
 # entry_type and citations from its weights and, as the control, from random weights of the same shape (the four
 # fine-tunes run side by side on the one GPU). Writes RESULTS/downstream.json (every metrics.json), the downstream
 # table, and RESULTS/dapt_model.tar: the pretrained export in bf16 (small enough to bring back and fine-tune on a CPU).
-# On an H200 the pretraining (16 epochs, ~15M tokens) took about 2 minutes at ~146k tokens/s (per-step overhead
-# bounds a model this small); the fine-tunes then need another minute or two. A CPU check of the script (minutes):
+# Its run time on a GPU: BENCHMARKS.md ("Training throughput"). A CPU check of the script (minutes):
 #   DEVICE=cpu DURATION=10ba FT_EPOCHS="1 1" EXTRA="model.config.num_hidden_layers=2" bench/downstream_gpu.sh ...
 #   Usage: bench/downstream_gpu.sh WORKDIR SHARED_DATA RESULTS [TOKENIZER_DIR] [MDS_DIR]
 # TOKENIZER_DIR / MDS_DIR: reuse a trained tokenizer and its MDS shards (else both are built here).
@@ -53,7 +52,7 @@ tail -n 3 "$WORK"/ft_*.log
 $PY - "$WORK/ft" "$RESULTS/downstream.json" <<'EOF'
 import json, sys
 from pathlib import Path
-from docketbert.downstream_table import downstream_table
+from docketbert.report.downstream_table import downstream_table
 ft, out = Path(sys.argv[1]), Path(sys.argv[2])
 dirs = sorted(d for d in ft.iterdir() if (d / "metrics.json").exists())
 Path(out).write_text(json.dumps({d.name: json.loads((d / "metrics.json").read_text()) for d in dirs}, indent=1))

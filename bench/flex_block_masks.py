@@ -20,11 +20,20 @@ import torch
 
 from docketbert.bench.protocols import synthetic_lengths
 from docketbert.bench.timing import best_seconds, report
+from docketbert.core.device import synchronize
 from docketbert.data.packing import best_fit_decreasing
 from docketbert.model.packed_attention import block_masks, segment_ids_for_rows
 
-TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks", "q_indices",
-          "full_q_num_blocks", "full_q_indices")
+TABLES = (
+    "kv_num_blocks",
+    "kv_indices",
+    "full_kv_num_blocks",
+    "full_kv_indices",
+    "q_num_blocks",
+    "q_indices",
+    "full_q_num_blocks",
+    "full_q_indices",
+)
 
 
 def packed_segments(rows: int, width: int, seed: int = 0) -> torch.Tensor:
@@ -55,8 +64,8 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda but no GPU is visible")
-    segments = packed_segments(args.rows, args.width).to(args.device)
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    device = torch.device(args.device)
+    segments = packed_segments(args.rows, args.width).to(device)
 
     ours, theirs = block_masks(segments, args.window), block_masks(segments, args.window, tables=False)
     for name in ours:
@@ -67,18 +76,27 @@ def main(argv=None) -> dict:
     def timed(fn):
         def run():
             fn()
-            sync()
+            synchronize(device)
+
         return run
 
-    builders = {"create_block_mask": lambda: block_masks(segments, args.window, tables=False),
-                "block_tables": lambda: block_masks(segments, args.window)}
+    builders = {
+        "create_block_mask": lambda: block_masks(segments, args.window, tables=False),
+        "block_tables": lambda: block_masks(segments, args.window),
+    }
     seconds = best_seconds({k: timed(v) for k, v in builders.items()}, args.reps)
-    result = {"device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-              "threads": torch.get_num_threads(), "rows": args.rows, "width": args.width, "window": args.window,
-              "real_tokens": int((segments >= 0).sum()), "same_tables": True,
-              "ms_per_step": {k: round(v * 1e3, 3) for k, v in seconds.items()},
-              "operators": {k: operator_count(v) for k, v in builders.items()},
-              "speedup": round(seconds["create_block_mask"] / seconds["block_tables"], 2)}
+    result = {
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
+        "threads": torch.get_num_threads(),
+        "rows": args.rows,
+        "width": args.width,
+        "window": args.window,
+        "real_tokens": int((segments >= 0).sum()),
+        "same_tables": True,
+        "ms_per_step": {k: round(v * 1e3, 3) for k, v in seconds.items()},
+        "operators": {k: operator_count(v) for k, v in builders.items()},
+        "speedup": round(seconds["create_block_mask"] / seconds["block_tables"], 2),
+    }
     return report(result, args.json)
 
 

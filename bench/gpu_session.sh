@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU measurement of the throughput, inference and downstream issues in ONE call on a lent H100/H200, each
+# Every GPU measurement of training throughput, inference and downstream in ONE call on a lent H100/H200, each
 # stage time-boxed against a global deadline, most important first, results written as they come. Stages:
 #   train_masks   bench/flex_block_masks.py on the GPU: create_block_mask vs the block tables, per step
 #                 (train_masks.json)
@@ -8,20 +8,20 @@
 #                 a 3-step profile: top ops, GPU busy fraction (levers_*.json)
 #   train_e2e     composer docketbert/train.py, base-150M shape from random weights, schema defaults (packing,
 #                 flex_attention and compile on auto), 120 steps (train_e2e_run_info.json, throughput in the log)
-#   infer_others  docketbert.fast_bench --device cuda for scratch-7M and sliced-large-10l-175M (infer_others.json)
+#   infer_others  python -m docketbert.bench --end-to-end --device cuda for scratch-7M and sliced-large-10l-175M
+#                 (infer_others.json)
 #   train_others  bench/train_throughput.py for scratch-7M, sliced-large-10l-175M, large-395M (train_others.json)
-#   infer_base    fast_bench, base-150M, 100k entries end to end (seed protocol timed on 25k entries and scaled;
-#                 bf16 padded, unpadded, unpadded with compiled pieces, packed compiled; uncompiled packed was
-#                 41.8 s) (infer_base.json)
+#   infer_base    the same for base-150M, 100k entries end to end (seed protocol timed on 25k entries and scaled;
+#                 bf16+padded, bf16+unpadded, bf16+unpadded+compile, bf16+packed_flex+compile) (infer_base.json)
 #   train_base    train_throughput, base-150M: seed, HF dense, packed sdpa, packed flex+compile (train_base.json)
 #   downstream    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
 #   train_seed    the seed recipe alone, three shapes; sdpa_check: bench/sdpa_padding_check.py
 #   session.log   everything printed, with each stage's box, exit status and seconds
-# The default order runs what the 2026-11-26 H200 session left unmeasured first (BENCHMARKS.md has its numbers).
-# STAGES="a b ..." picks and orders the stages; presets per issue, each sized for one ~500 s call (a session has 15
-# minutes of device time, machine start included): STAGES=training (issue 5: train_masks train_levers train_e2e
-# train_others), STAGES=inference (issue 6: infer_base infer_others), STAGES=downstream (issue 7). Default: training
-# then inference (the deadline skips what does not fit).
+# The default order runs first what no GPU session has measured yet (BENCHMARKS.md has what was measured).
+# STAGES="a b ..." picks and orders the stages; presets, each sized for one ~500 s call (a session has 15 minutes of
+# device time, machine start included): STAGES=training (train_masks train_levers train_e2e train_others),
+# STAGES=inference (infer_base infer_others), STAGES=downstream. Default: training then inference (the deadline
+# skips what does not fit).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
 # bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
@@ -81,17 +81,17 @@ run_stage() {
         model.init=null data.path="$G/mds" run_root=/tmp/e2e max_duration=120ba eval_interval=1000ba \
         save_interval=1000ba loggers.progress_bar=false loggers.console_log_interval=20ba $E2E_EXTRA
       cp /tmp/e2e/e2e/run_info.json "$OUT/train_e2e_run_info.json" 2>/dev/null ;;
-    infer_base) stage infer_base 300 $PY -m docketbert.fast_bench --device cuda --shape base-150M --tokenizer "$G/tok" \
-        --input "$INPUT" --seed-entries 25000 \
-        --modes bf16+padded bf16+unpadded bf16+unpadded+compile bf16+compile --profile-entries 10000 \
+    infer_base) stage infer_base 300 $PY -m docketbert.bench --end-to-end base-150M --device cuda --tokenizer "$G/tok" \
+        --data "$INPUT" --seed-entries 25000 \
+        --variants bf16+padded bf16+unpadded bf16+unpadded+compile bf16+packed_flex+compile --profile-entries 10000 \
         --json "$OUT/infer_base.json" ;;
     downstream) stage downstream 150 env PY="$PY" DEVICE=gpu bash bench/downstream_gpu.sh /tmp/downstream "$G/data" \
         "$OUT" "$G/tok" "$G/mds" ;;
     train_others) stage train_others 170 $PY bench/train_throughput.py --shapes scratch-7M,sliced-large-10l-175M,large-395M \
         --variants seed,dense,packed --json "$OUT/train_others.json" ;;
-    infer_others) stage infer_others 120 $PY -m docketbert.fast_bench --device cuda --shape scratch-7M \
-        sliced-large-10l-175M --tokenizer "$G/tok" --input "$INPUT" --seed-entries 25000 \
-        --modes bf16+padded bf16+unpadded bf16+unpadded+compile \
+    infer_others) stage infer_others 120 $PY -m docketbert.bench --end-to-end scratch-7M sliced-large-10l-175M \
+        --device cuda --tokenizer "$G/tok" --data "$INPUT" --seed-entries 25000 \
+        --variants bf16+padded bf16+unpadded bf16+unpadded+compile \
         --profile-entries 10000 --json "$OUT/infer_others.json" ;;
     *) echo "unknown stage $1" | tee -a "$LOG" ;;
   esac
@@ -103,4 +103,4 @@ case ${STAGES:-} in
 esac
 for name in $STAGES; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"
-grep -E "tok/s|ratios| seed: | fast_|entry_type|citations|^\| |== |finite" "$LOG" | tail -n 60
+grep -E "tok/s|ratios| seed: |\+(un)?padded|\+packed|entry_type|citations|^\| |== |finite" "$LOG" | tail -n 60

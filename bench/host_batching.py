@@ -1,5 +1,5 @@
 """Host-side batch building for inference, the way it was (a Python step per token or per row) against
-`docketbert.data.flat_ids` / `pad_rows` (numpy), in one process, on real entries cut into token-budget batches.
+`docketbert.core.batching.flat_ids` / `pad_rows` (numpy), in one process, on real entries cut into token-budget batches.
 
     python bench/host_batching.py --tokenizer /tmp/tok --entries 100000 --budget 65536   # the GPU's batches
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from docketbert.bench.end_to_end import read_texts
+from docketbert.bench.protocols import read_texts
 from docketbert.bench.timing import best_seconds, report
 from docketbert.core.batching import flat_ids, pad_rows, token_budget_batches
 
@@ -44,20 +44,34 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    ids = AutoTokenizer.from_pretrained(args.tokenizer)(read_texts(args.input, args.entries), truncation=True,
-                                                       max_length=768)["input_ids"]
+    ids = AutoTokenizer.from_pretrained(args.tokenizer)(
+        read_texts(args.input, args.entries), truncation=True, max_length=768
+    )["input_ids"]
     batches = [[ids[i] for i in b] for b in token_budget_batches([len(r) for r in ids], args.budget)]
     for rows in batches:  # the same tensors both ways
         assert torch.equal(flat_by_list(rows), torch.from_numpy(flat_ids(rows)))
         assert all(torch.equal(a, b) for a, b in zip(pad_by_row(rows, 0), pad_rows(rows, 0)))
-    variants = {"flat: list": flat_by_list, "flat: flat_ids": flat_ids,
-                "pad: row by row": lambda rows: pad_by_row(rows, 0), "pad: pad_rows": lambda rows: pad_rows(rows, 0)}
+    variants = {
+        "flat: list": flat_by_list,
+        "flat: flat_ids": flat_ids,
+        "pad: row by row": lambda rows: pad_by_row(rows, 0),
+        "pad: pad_rows": lambda rows: pad_rows(rows, 0),
+    }
     every_batch = {name: lambda fn=fn: [fn(rows) for rows in batches] for name, fn in variants.items()}
     best = best_seconds(every_batch, args.reps)
-    return report({"entries": len(ids), "batches": len(batches), "budget": args.budget,
-                   "seconds": {k: round(v, 4) for k, v in best.items()},
-                   "speedup": {"flat": round(best["flat: list"] / best["flat: flat_ids"], 2),
-                               "pad": round(best["pad: row by row"] / best["pad: pad_rows"], 2)}}, args.json)
+    return report(
+        {
+            "entries": len(ids),
+            "batches": len(batches),
+            "budget": args.budget,
+            "seconds": {k: round(v, 4) for k, v in best.items()},
+            "speedup": {
+                "flat": round(best["flat: list"] / best["flat: flat_ids"], 2),
+                "pad": round(best["pad: row by row"] / best["pad: pad_rows"], 2),
+            },
+        },
+        args.json,
+    )
 
 
 if __name__ == "__main__":

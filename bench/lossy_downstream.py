@@ -19,14 +19,14 @@ from pathlib import Path
 import torch
 
 from docketbert.downstream.evaluation import load_model, predict, score
-from docketbert.downstream.tasks import load_task, split_by_case
+from docketbert.downstream.tasks import TASKS, load_task, split_by_case
 from docketbert.inference.encoder import Encoder
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", help="a docketbert.finetune output")
-    parser.add_argument("--task", required=True, choices=["entry_type", "multilabel", "citations"])
+    parser.add_argument("--task", required=True, choices=list(TASKS))
     parser.add_argument("--data", required=True, help="the task JSONL the model was fine-tuned on")
     parser.add_argument("--modes", nargs="+", default=["exact", "bf16", "int8"], choices=["exact", "bf16", "int8"])
     parser.add_argument("--threads", type=int, default=None)
@@ -40,24 +40,39 @@ def main(argv: list[str] | None = None) -> dict:
     model, tokenizer = load_model(args.model_dir, args.task)
     start = time.perf_counter()
     reference = predict(model, tokenizer, held, args.task, max_length)
-    rows = {"reference": {**score(args.task, held, reference), "same_as_reference": 1.0,
-                          "seconds": round(time.perf_counter() - start, 3)}}
+    rows = {
+        "reference": {
+            **score(args.task, held, reference),
+            "same_as_reference": 1.0,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+    }
     for mode in args.modes:
         encoder = Encoder.from_pretrained(args.model_dir, device="cpu", mode=mode, max_length=max_length)
         start = time.perf_counter()
         predictions = predict(encoder.model, encoder.tokenizer, held, args.task, max_length, encoder=encoder)
         seconds = time.perf_counter() - start
         same = sum(sorted(p) == sorted(r) for p, r in zip(predictions, reference)) / len(held)
-        rows[mode] = {**score(args.task, held, predictions), "same_as_reference": round(same, 4),
-                      "seconds": round(seconds, 3)}
+        rows[mode] = {
+            **score(args.task, held, predictions),
+            "same_as_reference": round(same, 4),
+            "seconds": round(seconds, 3),
+        }
     key = "f1" if args.task == "citations" else "macro_f1"
     for name, row in rows.items():
-        print(f"{name:>9}: {key} {row[key]:.4f}  same as reference {row['same_as_reference']:.2%}  "
-              f"{row['seconds']:.2f} s", file=sys.stderr)
-    result = {"model_dir": str(args.model_dir), "task": args.task, "n": len(held),
-              "split": {k: split[k] for k in ("seed", "eval_fraction", "n_eval")},
-              "threads": torch.get_num_threads(), "results": {k: {m: v for m, v in r.items() if m != "per_class"}
-                                                               for k, r in rows.items()}}
+        print(
+            f"{name:>9}: {key} {row[key]:.4f}  same as reference {row['same_as_reference']:.2%}  "
+            f"{row['seconds']:.2f} s",
+            file=sys.stderr,
+        )
+    result = {
+        "model_dir": str(args.model_dir),
+        "task": args.task,
+        "n": len(held),
+        "split": {k: split[k] for k in ("seed", "eval_fraction", "n_eval")},
+        "threads": torch.get_num_threads(),
+        "results": {k: {m: v for m, v in r.items() if m != "per_class"} for k, r in rows.items()},
+    }
     print(json.dumps(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -1,11 +1,11 @@
 """Do padded batches through HF ModernBERT + sdpa give NaN, and with which sdpa kernel? And do this project's masks
-(a padding query attends to itself: docketbert.packed_attention.install_padding_safe_masks) avoid it?
+(a padding query attends to itself: docketbert.model.packed_attention.install_padding_safe_masks) avoid it?
 
 A padding position of a short entry in a long batch can have only padding inside its sliding window, so its row of
-the attention mask is empty. Kernels differ on an empty row. Measured on an H200 (torch 2.11, BENCHMARKS.md): the
-forward stays finite with every kernel, but under bf16 autocast the default choice (cuDNN attention) gives NaN
-gradients; math and mem-efficient kernels do not, and neither does any kernel with this project's masks. Prints one
-JSON object: for each kernel, whether the loss, the hidden states and the gradients of one padded batch are finite.
+the attention mask is empty, and kernels differ on an empty row (what each kernel gave on a GPU: BENCHMARKS.md,
+"Training throughput"). Prints one JSON object: for each kernel, in fp32 and (on a GPU) under bf16 autocast,
+whether the loss, the hidden states and the gradients of one padded batch are finite, with HF's masks and with
+this project's.
 
     python bench/sdpa_padding_check.py [--device cuda] [--json out.json]
 """
@@ -23,8 +23,13 @@ from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.model.packed_attention import install_padding_safe_masks
 
-KERNELS = {"default": None, "math": SDPBackend.MATH, "efficient": SDPBackend.EFFICIENT_ATTENTION,
-           "cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
+KERNELS = {
+    "default": None,
+    "math": SDPBackend.MATH,
+    "efficient": SDPBackend.EFFICIENT_ATTENTION,
+    "cudnn": SDPBackend.CUDNN_ATTENTION,
+    "flash": SDPBackend.FLASH_ATTENTION,
+}
 
 
 def padded_batch(device, vocab=512, width=320, short=20):
@@ -39,9 +44,19 @@ def padded_batch(device, vocab=512, width=320, short=20):
 
 
 def check(device: torch.device, bf16: bool) -> dict:
-    config = ModernBertConfig(vocab_size=512, hidden_size=128, num_hidden_layers=4, num_attention_heads=2,
-                              intermediate_size=256, global_attn_every_n_layers=2, pad_token_id=0, cls_token_id=1,
-                              sep_token_id=2, bos_token_id=1, eos_token_id=2)
+    config = ModernBertConfig(
+        vocab_size=512,
+        hidden_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=256,
+        global_attn_every_n_layers=2,
+        pad_token_id=0,
+        cls_token_id=1,
+        sep_token_id=2,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
     config._attn_implementation = "sdpa"
     batch = padded_batch(device)
     out = {}
@@ -49,22 +64,28 @@ def check(device: torch.device, bf16: bool) -> dict:
         torch.manual_seed(0)
         model = ModernBertForMaskedLM(config).to(device)
         try:
-            with sdpa_kernel([kernel]) if kernel else torch.enable_grad(), \
-                    torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+            with (
+                sdpa_kernel([kernel]) if kernel else torch.enable_grad(),
+                torch.autocast(device.type, torch.bfloat16, enabled=bf16),
+            ):
                 hf = model(**batch, output_hidden_states=True)
                 hf.loss.backward()
                 torch.manual_seed(0)  # the same weights with this project's padding-safe masks
                 safe = install_padding_safe_masks(ModernBertForMaskedLM(config).to(device))
                 ours = safe(**batch).loss
                 ours.backward()
-            out[name] = {"hf_loss_finite": bool(torch.isfinite(hf.loss)),
-                         "hf_nan_hidden_layers": [i for i, h in enumerate(hf.hidden_states) if h.isnan().any()],
-                         "hf_grad_finite": all(bool(torch.isfinite(p.grad).all()) for p in model.parameters()
-                                               if p.grad is not None),
-                         "docketbert_loss_finite": bool(torch.isfinite(ours)),
-                         "docketbert_grad_finite": all(bool(torch.isfinite(p.grad).all()) for p in safe.parameters()
-                                                       if p.grad is not None),
-                         "loss_difference": abs(float(hf.loss.detach()) - float(ours.detach()))}
+            out[name] = {
+                "hf_loss_finite": bool(torch.isfinite(hf.loss)),
+                "hf_nan_hidden_layers": [i for i, h in enumerate(hf.hidden_states) if h.isnan().any()],
+                "hf_grad_finite": all(
+                    bool(torch.isfinite(p.grad).all()) for p in model.parameters() if p.grad is not None
+                ),
+                "docketbert_loss_finite": bool(torch.isfinite(ours)),
+                "docketbert_grad_finite": all(
+                    bool(torch.isfinite(p.grad).all()) for p in safe.parameters() if p.grad is not None
+                ),
+                "loss_difference": abs(float(hf.loss.detach()) - float(ours.detach())),
+            }
         except Exception as err:  # noqa: BLE001 - a kernel that refuses these inputs is reported, not fatal
             out[name] = {"error": f"{type(err).__name__}: {err}"[:200]}
     return out
@@ -76,8 +97,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    report = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
-              "fp32": check(device, bf16=False)}
+    report = {
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "fp32": check(device, bf16=False),
+    }
     if device.type == "cuda":
         report["bf16_autocast"] = check(device, bf16=True)
     print(json.dumps(report))

@@ -1,13 +1,15 @@
-"""The typed schema of a training run: YAML + command-line overrides, validated so a mistyped key names itself.
+"""The typed schemas of a pretraining run (`TrainConfig`) and of a fine-tune (`FinetuneConfig`): YAML files (with
+`defaults:` chains) + command-line overrides, merged and validated by one loader, so a mistyped key names itself
+(`ConfigError`).
 
-Every default lives here, so each YAML in yamls/ reads as a diff against it.
+Every default lives here, so each YAML in yamls/ and yamls/finetune/ reads as a diff against it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
@@ -16,14 +18,14 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 @dataclass
 class ModelConfig:
     # An HF hub name or a local directory to continue pretraining from; null builds the model from `config`.
-    init: Optional[str] = None
+    init: str | None = None
     # ModernBertConfig overrides. From scratch they apply to ModernBERT-base's shape (transformers' defaults);
     # with `init` they override the loaded config (for example dropout).
     config: dict[str, Any] = field(default_factory=dict)
     # auto: flash_attention_2 when the flash-attn package and a GPU are present, else sdpa (logged).
     attn_implementation: str = "auto"
     # torch.compile the encoder (in place: parameter names, checkpoints and the HF export are unchanged): true,
-    # false, or auto (on for packed GPU runs with flex_attention, the path bench/train_throughput.py measured).
+    # false, or auto (on for packed GPU runs with flex_attention).
     compile: Any = "auto"
 
 
@@ -32,19 +34,19 @@ class DataConfig:
     # An MDS dataset written by data_prep/to_mds.py: a local folder, or a remote (s3://, gs://, a filesystem
     # path) that is streamed into `local`.
     path: str = "???"
-    local: Optional[str] = None
+    local: str | None = None
     train_split: str = "train"
-    eval_split: Optional[str] = "eval"
+    eval_split: str | None = "eval"
     max_seq_len: int = 768
     mlm_probability: float = 0.3
     shuffle: bool = True
     num_workers: int = 0
     pad_to_multiple_of: int = 8
     # Cap on eval batches (null: the whole eval split).
-    eval_subset_num_batches: Optional[int] = None
-    # Pack whole entries best-fit into rows of max_seq_len tokens (docketbert/packing.py); a sample is then a row.
-    # true, false, or auto (the default: on for GPU runs, off on CPU; on an H200 it trained base-150M at 35x the
-    # seed recipe's tokens/s, BENCHMARKS.md). Packed GPU runs use flex_attention unless attn_implementation is set.
+    eval_subset_num_batches: int | None = None
+    # Pack whole entries best-fit into rows of max_seq_len tokens (docketbert/data/packing.py); a sample is then a row.
+    # true, false, or auto (the default: on for GPU runs, off on CPU). Packed GPU runs use flex_attention unless
+    # attn_implementation is set.
     # With packing, global_train_batch_size counts rows of max_seq_len tokens, not entries.
     packing: Any = "auto"
     # Entries buffered per packing round (per rank and dataloader worker).
@@ -69,7 +71,7 @@ class SchedulerConfig:
 class WandbConfig:
     enabled: bool = False
     project: str = "docketbert"
-    entity: Optional[str] = None
+    entity: str | None = None
     # offline needs no account; `wandb sync runs/<run>/wandb/offline-run-*` uploads later.
     mode: str = "offline"
 
@@ -114,32 +116,95 @@ class TrainConfig:
         return Path(self.run_root) / self.run_name
 
 
+@dataclass
+class FinetuneConfig:
+    """A fine-tune (`python -m docketbert.finetune`); `task` is a name of `docketbert.downstream.tasks.TASKS`."""
+
+    task: str = "???"
+    train: str = "???"
+    init: str = "???"  # HF name, directory, or docketbert run name
+    output: str = "???"
+    eval: str | None = None  # null: split `train` by case
+    eval_fraction: float = 0.2
+    epochs: int = 3
+    lr: float = 5.0e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of training
+    batch_size: int = 32
+    max_length: int = 512
+    seed: int = 0
+    tokenizer: str | None = None  # null: the init's tokenizer
+    from_scratch: bool = False  # same shape as `init`, random weights (the control for domain pretraining)
+    init_kind: str | None = None  # label for the downstream table; null: derived (random / run / pretrained)
+    run_root: str = "runs"
+    device: str = "auto"  # auto | gpu | cpu
+    precision: str = "auto"  # auto: amp_bf16 on GPU, fp32 on CPU
+    attn_implementation: str = "sdpa"
+    pooling: str | None = None  # classification: cls | mean; null: the init's classifier_pooling
+    group_by_length: bool = True  # batches of similar lengths (less padding computed), in random order
+    balanced: bool = False  # single-label: class-weighted loss, each class weighted by n / (classes x its count)
+    baselines: bool = True
+
+
+POOLINGS = ("cls", "mean")
+
+
 class ConfigError(ValueError):
     """A YAML or override that does not fit the schema; the message names the key."""
 
 
 def load_config(yaml_paths: list[str | Path], overrides: list[str] | None = None) -> TrainConfig:
-    """Merge YAML files (later ones win) and `key=value` overrides onto the schema, and validate."""
-    merged: DictConfig = OmegaConf.structured(TrainConfig)
+    """Merge YAML files (later ones win) and `key=value` overrides onto the pretraining schema, and validate."""
+    return _load(TrainConfig, yaml_paths, overrides or [])
+
+
+def load_finetune_config(
+    yaml_paths: str | Path | list[str | Path] | None, overrides: dict[str, Any] | None = None
+) -> FinetuneConfig:
+    """Merge YAML files (with their `defaults:`) and then `overrides` (a fine-tune's command-line flags, by field
+    name; None values are flags not given) onto the fine-tune schema, and validate. The task name is checked
+    by `docketbert.downstream.finetuning.load_config`, which knows the tasks."""
+    if yaml_paths is None:
+        yaml_paths = []
+    elif isinstance(yaml_paths, (str, Path)):
+        yaml_paths = [yaml_paths]
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    cfg = _load(
+        FinetuneConfig,
+        yaml_paths,
+        flags,
+        missing=lambda keys: f"finetune config needs {', '.join(keys)} (flags --{' --'.join(keys)})",
+    )
+    if cfg.pooling not in (None, *POOLINGS):
+        raise ConfigError(f"bad finetune config: pooling {cfg.pooling!r} is not one of {', '.join(POOLINGS)}")
+    return cfg
+
+
+def _load(schema, yaml_paths: list[str | Path], overrides: list[str] | dict[str, Any], missing=None):
+    """The one loader: `schema` (a dataclass), then each YAML (after its `defaults:`), then the overrides
+    (`key=value` strings, or a dict of values by field name); unknown keys, wrong types and unset required keys
+    raise ConfigError naming the key."""
+    merged: DictConfig = OmegaConf.structured(schema)
     try:
         for path in yaml_paths:
             merged = OmegaConf.merge(merged, _load_yaml(Path(path)))
-        for override in overrides or []:
+        if isinstance(overrides, dict):
+            merged = OmegaConf.merge(merged, overrides)
+        for override in overrides if isinstance(overrides, list) else []:
             if "=" not in override:
                 raise ConfigError(f"override {override!r} is not of the form key=value")
             key, _ = override.split("=", 1)
             if OmegaConf.select(merged, key, default="__missing__") == "__missing__" and not _is_open_dict_key(key):
                 raise ConfigError(f"unknown config key {key!r} in override {override!r}")
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([override]))
-        missing = sorted(OmegaConf.missing_keys(merged))
-        if missing:
-            raise ConfigError(f"required config keys not set: {', '.join(missing)}")
-        cfg: TrainConfig = OmegaConf.to_object(merged)  # type: ignore[assignment]
+        keys = sorted(OmegaConf.missing_keys(merged))
+        if keys:
+            raise ConfigError(missing(keys) if missing else f"required config keys not set: {', '.join(keys)}")
+        return OmegaConf.to_object(merged)
     except (ConfigKeyError, ValidationError) as err:
         raise ConfigError(_describe(err)) from None
     except OmegaConfBaseException as err:
-        raise ConfigError(str(err)) from None
-    return cfg
+        raise ConfigError(str(err).split("\n")[0]) from None
 
 
 def _load_yaml(path: Path) -> DictConfig:

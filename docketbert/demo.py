@@ -25,8 +25,11 @@ def step(title: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", nargs="+", help="docket-entry files (CourtListener CSV, JSONL, text); "
-                        "default: generate a synthetic corpus")
+    parser.add_argument(
+        "--corpus",
+        nargs="+",
+        help="docket-entry files (CourtListener CSV, JSONL, text); default: generate a synthetic corpus",
+    )
     parser.add_argument("--workdir", default="runs/demo", help="where the corpus, tokenizer and shards go")
     parser.add_argument("--run-root", default="runs", help="where the training run directory goes")
     parser.add_argument("--dockets", type=int, default=2000, help="synthetic dockets to generate (~20 entries each)")
@@ -60,8 +63,20 @@ def main(argv: list[str] | None = None) -> int:
 
     step("MDS shards")
     mds_dir = workdir / "mds"
-    rc = to_mds(["--input", *map(str, corpus), "--output", str(mds_dir), "--tokenizer", str(tokenizer_dir),
-                 "--max-seq-len", "256", "--eval-fraction", "0.05"])
+    rc = to_mds(
+        [
+            "--input",
+            *map(str, corpus),
+            "--output",
+            str(mds_dir),
+            "--tokenizer",
+            str(tokenizer_dir),
+            "--max-seq-len",
+            "256",
+            "--eval-fraction",
+            "0.05",
+        ]
+    )
     if rc != 0:
         return rc
 
@@ -72,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     if rc != 0:
         return rc
     run_dir = Path(args.run_root) / "tiny"
-    print(f"\ndemo done.\n  shards + stats: {mds_dir} ({mds_dir / 'stats.json'})\n  run directory:  {run_dir}\n"
-          f"  HF export:      {run_dir / 'hf'} (AutoModelForMaskedLM.from_pretrained)\n"
-          f"  dashboards:     tensorboard --logdir {args.run_root}")
+    print(
+        f"\ndemo done.\n  shards + stats: {mds_dir} ({mds_dir / 'stats.json'})\n  run directory:  {run_dir}\n"
+        f"  HF export:      {run_dir / 'hf'} (AutoModelForMaskedLM.from_pretrained)\n"
+        f"  dashboards:     tensorboard --logdir {args.run_root}"
+    )
     return 0
 
 

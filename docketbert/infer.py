@@ -2,7 +2,7 @@
 
 import sys
 
-from docketbert.inference.infer_command import main
+from docketbert.downstream.infer_command import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,7 +6,8 @@ error that names itself."""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from docketbert.config import ConfigError
 
@@ -18,6 +19,7 @@ def register_algorithm(name: str) -> Callable[[Callable[..., Any]], Callable[...
     def add(builder: Callable[..., Any]) -> Callable[..., Any]:
         ALGORITHMS[name] = builder
         return builder
+
     return add
 
 
@@ -25,11 +27,13 @@ def register_callback(name: str) -> Callable[[Callable[..., Any]], Callable[...,
     def add(builder: Callable[..., Any]) -> Callable[..., Any]:
         CALLBACKS[name] = builder
         return builder
+
     return add
 
 
-def build_all(section: str, registry: dict[str, Callable[..., Any]], entries: dict[str, Any],
-              **context: Any) -> list[Any]:
+def build_all(
+    section: str, registry: dict[str, Callable[..., Any]], entries: dict[str, Any], **context: Any
+) -> list[Any]:
     """Build every entry of a config section. Builders may take keyword `context` (run_dir, tokenizer, ...)
     beside their own options; an option the builder does not take is an error naming it."""
     built = []

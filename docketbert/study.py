@@ -24,7 +24,7 @@ EXCLUDED = {"tiny.yaml"}
 
 
 @dataclass
-class Run:
+class PlannedRun:
     yaml: Path
     run_name: str
     run_dir: Path
@@ -35,21 +35,22 @@ class Run:
         return (self.run_dir / "metrics.json").exists()
 
 
-def load_runs(yaml_dir: Path, overrides: list[str]) -> dict[str, Run]:
-    runs: dict[str, Run] = {}
+def load_runs(yaml_dir: Path, overrides: list[str]) -> dict[str, PlannedRun]:
+    runs: dict[str, PlannedRun] = {}
     for path in sorted(yaml_dir.glob("*.yaml")):
         if path.name.startswith("_") or path.name in EXCLUDED:
             continue
         cfg = load_config([path], overrides)
-        sources = [cfg.model.init] + [str((opts or {}).get("teacher")) for name, opts in cfg.callbacks.items()
-                                      if name == "distillation"]
-        runs[cfg.run_name] = Run(path, cfg.run_name, cfg.run_dir, [s for s in sources if s])
+        sources = [cfg.model.init] + [
+            str((opts or {}).get("teacher")) for name, opts in cfg.callbacks.items() if name == "distillation"
+        ]
+        runs[cfg.run_name] = PlannedRun(path, cfg.run_name, cfg.run_dir, [s for s in sources if s])
     for run in runs.values():  # only sources that are runs of the study are dependencies
         run.needs = [s for s in dict.fromkeys(run.needs) if s in runs and s != run.run_name]
     return runs
 
 
-def select(runs: dict[str, Run], only: list[str] | None) -> list[str]:
+def select(runs: dict[str, PlannedRun], only: list[str] | None) -> list[str]:
     if not only:
         return list(runs)
     by_stem = {run.yaml.stem: name for name, run in runs.items()}
@@ -62,7 +63,7 @@ def select(runs: dict[str, Run], only: list[str] | None) -> list[str]:
     return chosen
 
 
-def order(runs: dict[str, Run], wanted: list[str]) -> list[str]:
+def order(runs: dict[str, PlannedRun], wanted: list[str]) -> list[str]:
     """Dependencies first (depth-first topological order); a cycle is an error."""
     result: list[str] = []
     state: dict[str, str] = {}
@@ -83,7 +84,7 @@ def order(runs: dict[str, Run], wanted: list[str]) -> list[str]:
     return result
 
 
-def command(run: Run, overrides: list[str], composer: str) -> list[str]:
+def command(run: PlannedRun, overrides: list[str], composer: str) -> list[str]:
     return [composer, str(REPO / "docketbert" / "train.py"), str(run.yaml), *overrides]
 
 
@@ -92,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="YAML stems or run names (plus their dependencies)")
     parser.add_argument("--dry-run", action="store_true", help="print the order and the commands, run nothing")
     parser.add_argument("--yamls", type=Path, default=REPO / "yamls", help="folder of run YAMLs (default: yamls/)")
-    parser.add_argument("--composer", default=str(Path(sys.executable).parent / "composer"),
-                        help="the composer launcher (default: the one beside this Python)")
+    parser.add_argument(
+        "--composer",
+        default=str(Path(sys.executable).parent / "composer"),
+        help="the composer launcher (default: the one beside this Python)",
+    )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every run")
     args = parser.parse_args(argv)
     bad = [o for o in args.overrides if "=" not in o]

@@ -21,8 +21,10 @@ log = logging.getLogger("docketbert.train")
 def parse_args(argv: list[str]) -> tuple[list[str], list[str]]:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
-        print("usage: composer docketbert/train.py RUN.yaml [MORE.yaml ...] [key=value ...]\n"
-              "       e.g. composer docketbert/train.py yamls/tiny.yaml max_duration=20ba optimizer.lr=1e-3")
+        print(
+            "usage: composer docketbert/train.py RUN.yaml [MORE.yaml ...] [key=value ...]\n"
+            "       e.g. composer docketbert/train.py yamls/tiny.yaml max_duration=20ba optimizer.lr=1e-3"
+        )
         raise SystemExit(0 if argv else 2)
     yamls = [a for a in argv if "=" not in a]
     overrides = [a for a in argv if "=" in a]
@@ -46,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     trainer.close()
     if dist.get_global_rank() == 0:
         run_dir = cfg.run_dir
-        print(f"\nrun finished: {run_dir}\n  HF export:   {run_dir / 'hf'}\n  metrics:     {run_dir / 'metrics.json'}\n"
-              f"  TensorBoard: tensorboard --logdir {cfg.run_root}")
+        print(
+            f"\nrun finished: {run_dir}\n  HF export:   {run_dir / 'hf'}\n  metrics:     {run_dir / 'metrics.json'}\n"
+            f"  TensorBoard: tensorboard --logdir {cfg.run_root}"
+        )
     return 0
 
 

@@ -16,8 +16,10 @@ def test_lead_words_lift_entry_type_on_held_out_cases(shared_data):
     examples = load_task(shared_data / "entry_type.jsonl", "entry_type")
     train, held, _ = split_by_case(examples, seed=1)
     gold = [ex.labels[0] for ex in held]
-    scores = {lead: classification_metrics(gold, [p[0] for p in tfidf_logreg(train, held, lead_words=lead)])["macro_f1"]
-              for lead in (0, 6)}
+    scores = {
+        lead: classification_metrics(gold, [p[0] for p in tfidf_logreg(train, held, lead_words=lead)])["macro_f1"]
+        for lead in (0, 6)
+    }
     # docs/downstream.md, seed 1: 0.618 -> 0.708 (a little room for other scikit-learn versions)
     assert abs(scores[0] - 0.618) < 0.01 and abs(scores[6] - 0.708) < 0.01 and scores[6] - scores[0] > 0.06
 

@@ -33,14 +33,17 @@ def test_overrides_and_defaults_chain(tmp_path):
     assert cfg.model.config == {"hidden_size": 64} and cfg.algorithms == {"x": {"y": 1}}
 
 
-@pytest.mark.parametrize("yaml_text, overrides, message", [
-    ("run_name: r\ndata: {path: /d, max_seq_lne: 3}\n", [], "data.max_seq_lne"),
-    ("run_name: r\nlearning_rate: 3\ndata: {path: /d}\n", [], "learning_rate"),
-    ("run_name: r\ndata: {path: /d}\n", ["optimizer.lrr=1"], "optimizer.lrr"),
-    ("run_name: r\ndata: {path: /d}\n", ["data.max_seq_len=abc"], "data.max_seq_len"),
-    ("run_name: r\ndata: {path: /d}\n", ["global_train_batch_size"], "key=value"),
-    ("data: {path: /d}\n", [], "run_name"),
-])
+@pytest.mark.parametrize(
+    "yaml_text, overrides, message",
+    [
+        ("run_name: r\ndata: {path: /d, max_seq_lne: 3}\n", [], "data.max_seq_lne"),
+        ("run_name: r\nlearning_rate: 3\ndata: {path: /d}\n", [], "learning_rate"),
+        ("run_name: r\ndata: {path: /d}\n", ["optimizer.lrr=1"], "optimizer.lrr"),
+        ("run_name: r\ndata: {path: /d}\n", ["data.max_seq_len=abc"], "data.max_seq_len"),
+        ("run_name: r\ndata: {path: /d}\n", ["global_train_batch_size"], "key=value"),
+        ("data: {path: /d}\n", [], "run_name"),
+    ],
+)
 def test_bad_keys_name_themselves(tmp_path, yaml_text, overrides, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_config([write(tmp_path, "a.yaml", yaml_text)], overrides)
@@ -62,5 +65,51 @@ def test_base150m_is_the_seed_base_run():
     assert (cfg.optimizer.lr, cfg.optimizer.weight_decay, cfg.scheduler.warmup) == (5e-4, 0.01, "0.05dur")
     assert (cfg.global_train_batch_size, cfg.device_train_microbatch_size) == (256, 16)
     assert (cfg.data.max_seq_len, cfg.max_duration, cfg.eval_interval, cfg.save_interval) == (
-        768, "1ep", "1000ba", "1000ba")
+        768,
+        "1ep",
+        "1000ba",
+        "1000ba",
+    )
     assert cfg.run_name == "docketbert-base-150M"
+
+
+def test_finetune_config_defaults_chain_and_flags_override(tmp_path):
+    from docketbert.config import FinetuneConfig, load_finetune_config
+
+    write(tmp_path, "base.yaml", "epochs: 7\nlr: 1.0e-3\nmax_length: 128\n")
+    run = write(
+        tmp_path, "ft.yaml", "defaults: [base.yaml]\ntask: citations\ntrain: t.jsonl\ninit: i\noutput: o\nlr: 2.0e-3\n"
+    )
+    cfg = load_finetune_config(run, {"epochs": 2, "seed": None})
+    assert isinstance(cfg, FinetuneConfig)
+    assert (cfg.task, cfg.epochs, cfg.lr, cfg.max_length, cfg.seed) == ("citations", 2, 2e-3, 128, 0)
+
+
+@pytest.mark.parametrize(
+    "yaml_text, overrides, message",
+    [
+        ("task: entry_type\ntrain: x\ninit: y\noutput: z\nepochz: 3\n", {}, "epochz"),
+        ("task: entry_type\ntrain: x\ninit: y\noutput: z\n", {"epochs": "many"}, "epochs"),
+        ("task: entry_type\ntrain: x\ninit: y\n", {}, "needs output"),
+        ("task: entry_type\ntrain: x\ninit: y\noutput: z\npooling: max\n", {}, "pooling 'max'"),
+        ("defaults: [missing.yaml]\ntask: entry_type\n", {}, "missing.yaml does not exist"),
+    ],
+)
+def test_finetune_config_errors_name_the_key(tmp_path, yaml_text, overrides, message):
+    from docketbert.config import load_finetune_config
+
+    with pytest.raises(ConfigError, match=message):
+        load_finetune_config(write(tmp_path, "ft.yaml", yaml_text), overrides)
+
+
+def test_every_shipped_finetune_yaml_validates():
+    from docketbert.downstream.finetuning import load_config as load_finetune
+    from docketbert.downstream.tasks import TASKS
+
+    yamls = sorted(p for p in (REPO / "yamls" / "finetune").glob("*.yaml") if not p.name.startswith("_"))
+    assert {p.stem for p in yamls} == set(TASKS)
+    for path in yamls:
+        cfg = load_finetune(str(path), {"init": "x", "output": "y"})
+        assert cfg.task == path.stem and cfg.train.startswith("../shared/data/") and cfg.epochs == 3
+    with pytest.raises(ConfigError, match="'task': 'entry_kind' is not one of entry_type, multilabel, citations"):
+        load_finetune(None, {"task": "entry_kind", "train": "a", "init": "b", "output": "c"})

@@ -1,4 +1,4 @@
-"""glibc malloc tuning for CPU inference (docketbert.cpu_memory): a large block comes from the heap and stays there
+"""glibc malloc tuning for CPU inference (docketbert.core.cpu_memory): a large block comes from the heap and stays there
 when freed, and the unpadded forward runs without page faults once warm. Checked in fresh processes through
 glibc's own counters (mallinfo2) and getrusage, not timed.
 
@@ -15,7 +15,7 @@ import pytest
 
 PROBE = """
 import ctypes, json, random, resource, sys, torch
-from docketbert.cpu_memory import keep_freed_memory, tuned
+from docketbert.core.cpu_memory import keep_freed_memory, tuned
 state = keep_freed_memory()
 
 class MallInfo2(ctypes.Structure):
@@ -32,7 +32,7 @@ out = {"state": state, "tuned": tuned(), "mmapped_mb": (allocated.hblkhd - befor
        "heap_kept_mb": (freed.arena - before.arena) / 2**20}
 if "forward" in sys.argv:
     from transformers import ModernBertConfig, ModernBertModel
-    from docketbert.unpadded import UnpaddedEncoder
+    from docketbert.model.unpadded import UnpaddedEncoder
     torch.set_num_threads(1)
     torch.manual_seed(0)
     config = ModernBertConfig(vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
@@ -56,8 +56,9 @@ def probe(tuning: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
-                    reason="glibc only")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc only"
+)
 def test_tuned_heap_keeps_large_blocks_and_warm_passes_take_no_page_faults():
     on = probe("1", "forward")
     assert on["state"] is True and on["tuned"] is True

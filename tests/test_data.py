@@ -10,8 +10,9 @@ PAD, MASK, CLS, SEP, VOCAB = 0, 1, 2, 3, 1000
 
 
 def collator(**kwargs):
-    return MLMCollator(pad_id=PAD, mask_id=MASK, sep_id=SEP, special_ids=(PAD, MASK, CLS, SEP), vocab_size=VOCAB,
-                       **kwargs)
+    return MLMCollator(
+        pad_id=PAD, mask_id=MASK, sep_id=SEP, special_ids=(PAD, MASK, CLS, SEP), vocab_size=VOCAB, **kwargs
+    )
 
 
 def entry(n, start=10):
@@ -67,7 +68,7 @@ def test_special_tokens_and_padding_never_masked():
     labels, ids = batch["labels"], batch["input_ids"]
     assert (labels[:, 0] == IGNORE_INDEX).all()
     assert (labels[batch["attention_mask"] == 0] == IGNORE_INDEX).all()
-    assert (labels[0, 4] == IGNORE_INDEX)  # the [SEP] of the short entry
+    assert labels[0, 4] == IGNORE_INDEX  # the [SEP] of the short entry
     assert ((labels != IGNORE_INDEX).sum(1) == torch.tensor([3, 30])).all()
     assert (ids[batch["attention_mask"] == 0] == PAD).all()
 

@@ -8,9 +8,21 @@ from docketbert.demo import main as demo
 
 
 def test_demo_runs_end_to_end_and_resumes(tmp_path, capsys):
-    args = ["--workdir", str(tmp_path / "demo"), "--run-root", str(tmp_path / "runs"), "--dockets", "40",
-            "--vocab-size", "1024", "max_duration=6ba", "eval_interval=6ba", "save_interval=6ba",
-            "data.eval_subset_num_batches=1", "loggers.progress_bar=false"]
+    args = [
+        "--workdir",
+        str(tmp_path / "demo"),
+        "--run-root",
+        str(tmp_path / "runs"),
+        "--dockets",
+        "40",
+        "--vocab-size",
+        "1024",
+        "max_duration=6ba",
+        "eval_interval=6ba",
+        "save_interval=6ba",
+        "data.eval_subset_num_batches=1",
+        "loggers.progress_bar=false",
+    ]
     assert demo(args) == 0
     out = capsys.readouterr().out
     assert "demo done" in out and "tensorboard --logdir" in out

@@ -18,9 +18,20 @@ from docketbert.training.trainer import build_trainer
 
 def tiny(layers: int, seed: int) -> ModernBertForMaskedLM:
     torch.manual_seed(seed)
-    return ModernBertForMaskedLM(ModernBertConfig(
-        vocab_size=64, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=24,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2))
+    return ModernBertForMaskedLM(
+        ModernBertConfig(
+            vocab_size=64,
+            hidden_size=16,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            intermediate_size=24,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            cls_token_id=1,
+            sep_token_id=2,
+        )
+    )
 
 
 def tiny_batch() -> dict[str, torch.Tensor]:
@@ -48,8 +59,7 @@ def test_loss_equals_a_hand_computation(positions):
         s = student.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
         t = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     labelled = batch["labels"] != IGNORE_INDEX
-    rows = {"masked": labelled, "tokens": batch["attention_mask"].bool(),
-            "all": torch.ones_like(labelled)}[positions]
+    rows = {"masked": labelled, "tokens": batch["attention_mask"].bool(), "all": torch.ones_like(labelled)}[positions]
     ce = F.cross_entropy(s[labelled], batch["labels"][labelled])
     p_t = torch.softmax(t[rows] / 2.0, -1)
     kl = (p_t * (p_t.log() - torch.log_softmax(s[rows] / 2.0, -1))).sum(-1).mean() * 4.0
@@ -64,27 +74,53 @@ def test_loss_equals_a_hand_computation(positions):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, tokenizer_dir):
     root = tmp_path_factory.mktemp("models")
-    return {"teacher": save_tiny_model(root / "teacher", tokenizer_dir, 6, seed=1),
-            "source": save_tiny_model(root / "source28", tokenizer_dir, 28, seed=2)}
+    return {
+        "teacher": save_tiny_model(root / "teacher", tokenizer_dir, 6, seed=1),
+        "source": save_tiny_model(root / "source28", tokenizer_dir, 28, seed=2),
+    }
 
 
 def scratch_args(mds_dir, tokenizer_dir, run_root, teacher, **extra):
-    return tiny_overrides(mds_dir, tokenizer_dir, run_root, **{
-        **tiny_shape_overrides(num_hidden_layers=2), "callbacks.distillation.teacher": teacher, **extra})
+    return tiny_overrides(
+        mds_dir,
+        tokenizer_dir,
+        run_root,
+        **{**tiny_shape_overrides(num_hidden_layers=2), "callbacks.distillation.teacher": teacher, **extra},
+    )
 
 
 @pytest.mark.slow
 def test_alpha_kl_zero_is_plain_mlm(mds_dir, tokenizer_dir, models, tmp_path):
     """distill_base_27m.yaml with alpha_ce 1, alpha_kl 0 trains exactly as scratch27m.yaml (same shape, seed, data)."""
-    extra = {"max_duration": "3ba", "eval_interval": "3ba", "save_interval": "3ba",
-             "device_train_microbatch_size": 8}  # distill YAMLs set 8 per device; the same for both runs
-    plain = build_trainer(load_config([YAMLS / "scratch27m.yaml"], tiny_overrides(
-        mds_dir, tokenizer_dir, tmp_path / "plain", **tiny_shape_overrides(num_hidden_layers=2), **extra)))
+    extra = {
+        "max_duration": "3ba",
+        "eval_interval": "3ba",
+        "save_interval": "3ba",
+        "device_train_microbatch_size": 8,
+    }  # distill YAMLs set 8 per device; the same for both runs
+    plain = build_trainer(
+        load_config(
+            [YAMLS / "scratch27m.yaml"],
+            tiny_overrides(
+                mds_dir, tokenizer_dir, tmp_path / "plain", **tiny_shape_overrides(num_hidden_layers=2), **extra
+            ),
+        )
+    )
     plain.fit()
     plain.close()
-    distilled = build_trainer(load_config([YAMLS / "distill_base_27m.yaml"], scratch_args(
-        mds_dir, tokenizer_dir, tmp_path / "kd", models["teacher"], **extra,
-        **{"callbacks.distillation.alpha_ce": 1.0, "callbacks.distillation.alpha_kl": 0.0})))
+    distilled = build_trainer(
+        load_config(
+            [YAMLS / "distill_base_27m.yaml"],
+            scratch_args(
+                mds_dir,
+                tokenizer_dir,
+                tmp_path / "kd",
+                models["teacher"],
+                **extra,
+                **{"callbacks.distillation.alpha_ce": 1.0, "callbacks.distillation.alpha_kl": 0.0},
+            ),
+        )
+    )
     distilled.fit()
     distilled.close()
     a, b = plain.state.model.model.state_dict(), distilled.state.model.model.state_dict()
@@ -97,10 +133,19 @@ def test_alpha_kl_zero_is_plain_mlm(mds_dir, tokenizer_dir, models, tmp_path):
 def test_distilled_sliced_run(mds_dir, tokenizer_dir, models, tmp_path):
     """The seed's distilled slice, tiny: the teacher gets no gradient and stays out of the checkpoint; CE, KL and
     the total are logged; the export reloads."""
-    cfg = load_config([YAMLS / "distill_sliced_large_ft_interleaved_10l.yaml"], tiny_overrides(
-        mds_dir, tokenizer_dir, tmp_path, **{"model.init": models["source"],
-                                             "callbacks.distillation.teacher": models["source"],
-                                             "loggers.tensorboard": True}))
+    cfg = load_config(
+        [YAMLS / "distill_sliced_large_ft_interleaved_10l.yaml"],
+        tiny_overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path,
+            **{
+                "model.init": models["source"],
+                "callbacks.distillation.teacher": models["source"],
+                "loggers.tensorboard": True,
+            },
+        ),
+    )
     trainer = build_trainer(cfg)
     callback = next(c for c in trainer.state.callbacks if isinstance(c, Distillation))
     teacher = callback.teacher
@@ -123,6 +168,7 @@ def test_distilled_sliced_run(mds_dir, tokenizer_dir, models, tmp_path):
     assert student_numel < sum(v.numel() for v in teacher.state_dict().values())  # 10 of the teacher's 28 layers
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     events = EventAccumulator(str(next((run_dir / "tb").rglob("events.out.tfevents*")).parent)).Reload()
     tags = set(events.Tags()["scalars"])
     assert {"loss/train/ce", "loss/train/kl", "loss/train/total"} <= tags, tags
@@ -138,6 +184,7 @@ def test_vocabulary_mismatch_is_an_error(mds_dir, tokenizer_dir, tmp_path):
         build_trainer(load_config([YAMLS / "distill_base_27m.yaml"], args))
 
     from tokenizers import Tokenizer
+
     renamed = save_tiny_model(tmp_path / "other_tok", tokenizer_dir, 2)
     tok = json.loads((renamed / "tokenizer.json").read_text())
     vocab = tok["model"]["vocab"]
@@ -146,8 +193,9 @@ def test_vocabulary_mismatch_is_an_error(mds_dir, tokenizer_dir, tmp_path):
     (renamed / "tokenizer.json").write_text(json.dumps(tok))
     Tokenizer.from_file(str(renamed / "tokenizer.json"))
     with pytest.raises(ConfigError, match="different tokenizer"):
-        build_trainer(load_config([YAMLS / "distill_base_27m.yaml"], scratch_args(mds_dir, tokenizer_dir, tmp_path,
-                                                                                   renamed)))
+        build_trainer(
+            load_config([YAMLS / "distill_base_27m.yaml"], scratch_args(mds_dir, tokenizer_dir, tmp_path, renamed))
+        )
 
 
 def test_packing_is_refused(mds_dir, tokenizer_dir, tmp_path):

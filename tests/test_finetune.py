@@ -15,19 +15,31 @@ from docketbert.downstream import evaluation as evaluate
 from docketbert.downstream import finetuning as finetune
 from docketbert.report.downstream_table import downstream_table
 
-FILES = {"entry_type": "entry_type.jsonl", "multilabel": "entry_category_flp.jsonl",
-         "citations": "entry_citations.jsonl"}
+FILES = {
+    "entry_type": "entry_type.jsonl",
+    "multilabel": "entry_category_flp.jsonl",
+    "citations": "entry_citations.jsonl",
+}
 
 
 @pytest.fixture(scope="module")
 def tiny_init(tmp_path_factory, tokenizer_dir):
     """A tiny random ModernBERT MLM export with the test tokenizer: a directory init like a run's hf/."""
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    cfg = ModernBertConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=128, global_attn_every_n_layers=2, max_position_embeddings=512,
-                           pad_token_id=tok.pad_token_id, cls_token_id=tok.cls_token_id,
-                           sep_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id,
-                           eos_token_id=tok.sep_token_id)
+    cfg = ModernBertConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        global_attn_every_n_layers=2,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+        cls_token_id=tok.cls_token_id,
+        sep_token_id=tok.sep_token_id,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+    )
     out = tmp_path_factory.mktemp("tiny_init")
     torch.manual_seed(int(os.environ.get("DOCKETBERT_TEST_INIT_SEED", 0)))  # the same weights whatever ran before
     ModernBertForMaskedLM(cfg).save_pretrained(out)
@@ -37,7 +49,7 @@ def tiny_init(tmp_path_factory, tokenizer_dir):
 
 def subset(shared_data, task, tmp_path, n_rows, seed=0):
     """Whole cases of the real file, shuffled with a seed, until n_rows rows."""
-    rows = [json.loads(line) for line in open(shared_data / FILES[task])]
+    rows = [json.loads(line) for line in Path(shared_data / FILES[task]).read_text().splitlines()]
     cases = sorted({r["case"] for r in rows})
     random.Random(seed).shuffle(cases)
     picked, n = set(), 0
@@ -51,14 +63,37 @@ def subset(shared_data, task, tmp_path, n_rows, seed=0):
     return path
 
 
-@pytest.mark.parametrize("task,n_rows,epochs", [pytest.param("entry_type", 300, 8, marks=pytest.mark.slow),
-                                                pytest.param("multilabel", 300, 8, marks=pytest.mark.slow),
-                                                ("citations", 300, 3)])
+@pytest.mark.parametrize(
+    "task,n_rows,epochs",
+    [
+        pytest.param("entry_type", 300, 8, marks=pytest.mark.slow),
+        pytest.param("multilabel", 300, 8, marks=pytest.mark.slow),
+        ("citations", 300, 3),
+    ],
+)
 def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, capsys, task, n_rows, epochs):
     data = subset(shared_data, task, tmp_path, n_rows)
     out = tmp_path / "ft"
-    rc = finetune.main(["--task", task, "--train", str(data), "--init", str(tiny_init), "--output", str(out),
-                        "--epochs", str(epochs), "--lr", "3e-3", "--batch-size", "16", "--max-length", "128"])
+    rc = finetune.main(
+        [
+            "--task",
+            task,
+            "--train",
+            str(data),
+            "--init",
+            str(tiny_init),
+            "--output",
+            str(out),
+            "--epochs",
+            str(epochs),
+            "--lr",
+            "3e-3",
+            "--batch-size",
+            "16",
+            "--max-length",
+            "128",
+        ]
+    )
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     info = json.loads((out / "docketbert_finetune.json").read_text())
@@ -70,8 +105,9 @@ def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, 
         assert metrics["macro_f1"] > metrics["baselines"]["majority"]["macro_f1"], metrics
         assert "tfidf_logreg" in metrics["baselines"]
         exported = AutoModelForSequenceClassification.from_pretrained(out)
-        assert set(exported.config.label2id) >= {label for c in metrics["per_class"] for label in [c]
-                                                  if metrics["per_class"][c]["support"]}
+        assert set(exported.config.label2id) >= {
+            label for c in metrics["per_class"] for label in [c] if metrics["per_class"][c]["support"]
+        }
     capsys.readouterr()
     # evaluate scores the same held-out split; its last line is the JSON object with the keys.
     assert evaluate.main([str(out), "--task", task, "--data", str(data), "--heldout", "--no-baselines"]) == 0
@@ -83,12 +119,19 @@ def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, 
     # --mode scores through the fast inference path: exact gives the same predictions as the model's own forward
     # (a flip needs two logits within ~1e-6), int8 stays close; the JSON says what scored it.
     for mode, tolerance in (("exact", 0.01), ("int8", 0.1)):
-        assert evaluate.main([str(out), "--task", task, "--data", str(data), "--heldout", "--no-baselines",
-                              "--mode", mode]) == 0
+        assert (
+            evaluate.main(
+                [str(out), "--task", task, "--data", str(data), "--heldout", "--no-baselines", "--mode", mode]
+            )
+            == 0
+        )
         fast = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         cpu = mode == "int8" or not torch.cuda.is_available()
-        assert fast["inference"] == {"mode": mode, "layout": "unpadded" if cpu else "padded",
-                                     "device": "cpu" if cpu else "cuda"}
+        assert fast["inference"] == {
+            "mode": mode,
+            "layout": "unpadded" if cpu else "padded",
+            "device": "cpu" if cpu else "cuda",
+        }
         assert fast["n"] == last["n"] and fast[main_key] == pytest.approx(last[main_key], abs=tolerance)
     if task == "citations":  # bench/lossy_downstream.py: the same, per mode in one process, with the agreement
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -105,27 +148,67 @@ def test_tiny_finetune_beats_trivial_baseline(shared_data, tiny_init, tmp_path, 
 
 def test_bad_rows_give_clear_errors(tiny_init, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps({"text": "ORDER granting 5", "spans": [], "case": "a"}) + "\n" +
-                   json.dumps({"text": "RE: 8", "spans": [{"start": 4, "end": 9}], "case": "b"}) + "\n")
-    assert finetune.main(["--task", "citations", "--train", str(bad), "--init", str(tiny_init),
-                          "--output", str(tmp_path / "x")]) == 2
+    bad.write_text(
+        json.dumps({"text": "ORDER granting 5", "spans": [], "case": "a"})
+        + "\n"
+        + json.dumps({"text": "RE: 8", "spans": [{"start": 4, "end": 9}], "case": "b"})
+        + "\n"
+    )
+    assert (
+        finetune.main(
+            ["--task", "citations", "--train", str(bad), "--init", str(tiny_init), "--output", str(tmp_path / "x")]
+        )
+        == 2
+    )
     assert "bad.jsonl:2: span 0 [4, 9) is outside the text (length 5)" in capsys.readouterr().err
     bad.write_text(json.dumps({"text": "RE: 8", "spans": [{"start": 3, "end": 5, "text": "8"}]}) + "\n")
-    assert finetune.main(["--task", "citations", "--train", str(bad), "--init", str(tiny_init),
-                          "--output", str(tmp_path / "x")]) == 2
+    assert (
+        finetune.main(
+            ["--task", "citations", "--train", str(bad), "--init", str(tiny_init), "--output", str(tmp_path / "x")]
+        )
+        == 2
+    )
     assert "span 0 text '8' != text[3:5] ' 8'" in capsys.readouterr().err
 
     # An unknown label at evaluation: a model trained on {motion, order} cannot be scored on 'letter'.
     train = tmp_path / "train.jsonl"
-    train.write_text("".join(json.dumps({"text": t, "label": l, "case": c}) + "\n" for t, l, c in
-                             [("MOTION to dismiss", "motion", "a"), ("ORDER granting 5", "order", "b"),
-                              ("MOTION for time", "motion", "c"), ("ORDER denying", "order", "d")]))
+    train.write_text(
+        "".join(
+            json.dumps({"text": t, "label": l, "case": c}) + "\n"
+            for t, l, c in [
+                ("MOTION to dismiss", "motion", "a"),
+                ("ORDER granting 5", "order", "b"),
+                ("MOTION for time", "motion", "c"),
+                ("ORDER denying", "order", "d"),
+            ]
+        )
+    )
     evalf = tmp_path / "eval.jsonl"
     evalf.write_text(json.dumps({"text": "Letter to the court", "label": "letter"}) + "\n")
     out = tmp_path / "ft"
-    assert finetune.main(["--task", "entry_type", "--train", str(train), "--eval", str(train), "--init",
-                          str(tiny_init), "--output", str(out), "--epochs", "1", "--no-baselines",
-                          "--pooling", "mean", "--balanced"]) == 0
+    assert (
+        finetune.main(
+            [
+                "--task",
+                "entry_type",
+                "--train",
+                str(train),
+                "--eval",
+                str(train),
+                "--init",
+                str(tiny_init),
+                "--output",
+                str(out),
+                "--epochs",
+                "1",
+                "--no-baselines",
+                "--pooling",
+                "mean",
+                "--balanced",
+            ]
+        )
+        == 0
+    )
     assert AutoModelForSequenceClassification.from_pretrained(out).config.classifier_pooling == "mean"
     capsys.readouterr()
     assert evaluate.main([str(out), "--task", "entry_type", "--data", str(evalf)]) == 2
@@ -158,7 +241,7 @@ def test_balanced_weights_weigh_each_class_equally():
 def test_length_grouped_batches_cover_every_item_once_with_less_padding(shared_data):
     """Real entry lengths: each epoch yields every item exactly once in as many batches as plain batching, epochs
     differ, the same seed repeats them, and the padding computed is far below shuffled batches'."""
-    rows = [json.loads(line) for line in open(shared_data / FILES["entry_type"])]
+    rows = [json.loads(line) for line in Path(shared_data / FILES["entry_type"]).read_text().splitlines()]
     lengths = [len(r["text"]) for r in rows]  # characters stand in for tokens here
     sampler = finetune.LengthGroupedBatches(lengths, 32, seed=0)
     first, second = list(sampler), list(sampler)
@@ -173,5 +256,64 @@ def test_length_grouped_batches_cover_every_item_once_with_less_padding(shared_d
         return sum(len(b) * max(lengths[i] for i in b) for b in batches) / sum(lengths)
 
     shuffled = random.Random(0).sample(range(len(lengths)), len(lengths))
-    plain = [shuffled[i:i + 32] for i in range(0, len(shuffled), 32)]
+    plain = [shuffled[i : i + 32] for i in range(0, len(shuffled), 32)]
     assert padded(first) < 0.6 * padded(plain), (padded(first), padded(plain))
+
+
+def test_infer_writes_the_spans_evaluate_scores(shared_data, tiny_init, tmp_path, capsys):
+    """One span codec: a fine-tuned citations model's spans from `python -m docketbert.infer` (which finds the task
+    and max_length in the fine-tune's record) are, row by row, the spans evaluate scores."""
+    from docketbert.downstream.infer_command import main as infer_main
+    from docketbert.downstream.metrics import span_metrics
+    from docketbert.downstream.tasks import Example, load_task, split_by_case
+    from docketbert.inference.encoder import Encoder
+
+    data = subset(shared_data, "citations", tmp_path, 300)
+    out = tmp_path / "ft"
+    max_length = 64  # shorter than some entries: truncation must match too
+    args = ["--task", "citations", "--train", str(data), "--init", str(tiny_init), "--output", str(out)]
+    args += ["--epochs", "3", "--lr", "3e-3", "--batch-size", "16", "--max-length", str(max_length)]
+    assert finetune.main(args) == 0
+    examples = load_task(data, "citations")
+    texts = [ex.text for ex in examples]
+    inputs = tmp_path / "texts.jsonl"
+    inputs.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    served_path = tmp_path / "spans.jsonl"
+    capsys.readouterr()
+    assert (
+        infer_main([str(out), "--input", str(inputs), "--output", str(served_path), "--device", "cpu", "--no-progress"])
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert summary["decoded_as"] == "citations" and summary["max_length"] == max_length and summary["truncated"] > 0
+    records = [json.loads(line) for line in served_path.read_text().splitlines()]
+    assert [r["index"] for r in records] == list(range(len(texts)))
+    served = [[(s["start"], s["end"]) for s in r["spans"]] for r in records]
+    for text, r in zip(texts, records):
+        assert all(s["text"] == text[s["start"] : s["end"]] and s["text"].isdigit() for s in r["spans"])
+
+    # evaluate's predictions through the same logits (--mode exact: the Encoder's fast path) are the same lists
+    unlabelled = [Example(text=t) for t in texts]
+    enc = Encoder.from_pretrained(out, device="cpu", mode="exact", max_length=max_length)
+    scored = evaluate.predict(enc.model, enc.tokenizer, unlabelled, "citations", max_length, encoder=enc)
+    assert sum(map(len, scored)) >= 50, "the model predicts too few spans for the check to mean anything"
+    assert sum(bool(s) for s in scored) >= 20 and sum(not s for s in scored) >= 1
+    assert served == scored
+    # ... and through the HF model's own forward (evaluate's default) they agree up to logit ties
+    model, tokenizer = evaluate.load_model(str(out), "citations")
+    forward = evaluate.predict(model, tokenizer, unlabelled, "citations", max_length)
+    assert sum(a == b for a, b in zip(served, forward)) >= 0.98 * len(texts)
+
+    # the held-out score evaluate prints is the span F1 of exactly what infer served on those rows
+    assert (
+        evaluate.main(
+            [str(out), "--task", "citations", "--data", str(data), "--heldout", "--no-baselines", "--mode", "exact"]
+        )
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    split = json.loads((out / "docketbert_finetune.json").read_text())["split"]
+    _, held, _ = split_by_case(examples, split["seed"], split["eval_fraction"])
+    index = {id(ex): i for i, ex in enumerate(examples)}
+    from_infer = span_metrics([ex.spans for ex in held], [served[index[id(ex)]] for ex in held])
+    assert printed["n"] == len(held) and printed["f1"] == from_infer["f1"] > 0

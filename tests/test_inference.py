@@ -21,8 +21,10 @@ from transformers import (
 )
 
 from docketbert.core.batching import token_budget_batches
-from docketbert.inference.encoder import Encoder, pack_rows, token_spans
-from docketbert.inference.infer_command import main as infer_main
+from docketbert.downstream.infer_command import main as infer_main
+from docketbert.downstream.predict import predict
+from docketbert.downstream.tasks import GENERIC_SPANS
+from docketbert.inference.encoder import Encoder, pack_rows
 
 MAX_LEN = 48
 LONG = "ORDER granting motion to extend time; the deadline for the answer is continued. " * 20
@@ -30,17 +32,28 @@ LONG = "ORDER granting motion to extend time; the deadline for the answer is con
 
 def tiny_config(tok, **extra):
     # Window 2 * 4 + 1 tokens, so entries cross it; layers 0 and 3 global, 1 and 2 local.
-    return ModernBertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-                            intermediate_size=48, global_attn_every_n_layers=3, local_attention=8,
-                            max_position_embeddings=MAX_LEN, pad_token_id=tok.pad_token_id,
-                            cls_token_id=tok.cls_token_id, sep_token_id=tok.sep_token_id,
-                            bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id, **extra)
+    return ModernBertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=48,
+        global_attn_every_n_layers=3,
+        local_attention=8,
+        max_position_embeddings=MAX_LEN,
+        pad_token_id=tok.pad_token_id,
+        cls_token_id=tok.cls_token_id,
+        sep_token_id=tok.sep_token_id,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
-def texts(shared_data):
+def texts(corpus):
     out = []
-    with gzip.open(shared_data / "docket_entries.jsonl.gz", "rt") as f:
+    with gzip.open(corpus, "rt") as f:
         for line in f:
             out.append(json.loads(line)["text"])
             if len(out) == 40:
@@ -140,12 +153,13 @@ def test_predict_sequence_classification(tmp_path, tokenizer_dir, texts, layout,
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(1)
     labels = {0: "motion", 1: "order", 2: "notice"}
-    model = ModernBertForSequenceClassification(tiny_config(tok, id2label=labels, classifier_pooling=pooling,
-                                                            label2id={v: k for k, v in labels.items()}))
+    model = ModernBertForSequenceClassification(
+        tiny_config(tok, id2label=labels, classifier_pooling=pooling, label2id={v: k for k, v in labels.items()})
+    )
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     model.eval()
-    preds = Encoder.from_pretrained(tmp_path, device="cpu", layout=layout, token_budget=200).predict(texts)
+    preds = predict(Encoder.from_pretrained(tmp_path, device="cpu", layout=layout, token_budget=200), texts)
     assert len(preds) == len(texts)
     with torch.no_grad():
         for text, pred in zip(texts, preds):
@@ -156,17 +170,19 @@ def test_predict_sequence_classification(tmp_path, tokenizer_dir, texts, layout,
             assert abs(pred["score"] - float(p.max())) < 1e-4
             assert abs(sum(pred["probabilities"].values()) - 1) < 1e-4
     with pytest.raises(ValueError, match="fine-tuned head"):
-        Encoder(ModernBertModel(tiny_config(tok)), tok, torch.device("cpu")).predict(["x"])
+        predict(Encoder(ModernBertModel(tiny_config(tok)), tok, torch.device("cpu")), ["x"])
 
 
 def test_predict_token_spans(tmp_path, tokenizer_dir, texts):
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(2)
     labels = {0: "O", 1: "B-PARTY", 2: "I-PARTY"}
-    model = ModernBertForTokenClassification(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}))
+    model = ModernBertForTokenClassification(
+        tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()})
+    )
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
-    preds = Encoder.from_pretrained(tmp_path, device="cpu", token_budget=200).predict(texts)
+    preds = predict(Encoder.from_pretrained(tmp_path, device="cpu", token_budget=200), texts)
     # the unpadded forward (the CPU default) gives transformers' token logits, entry by entry
     enc = Encoder.from_pretrained(tmp_path, device="cpu")
     rows = enc.tokenize(texts).ids
@@ -181,14 +197,16 @@ def test_predict_token_spans(tmp_path, tokenizer_dir, texts):
     for text, pred in zip(texts, preds):
         for span in pred["spans"]:
             assert span["label"] == "PARTY" and 0 <= span["start"] < span["end"] <= len(text)
-            assert span["text"] == text[span["start"]: span["end"]]
+            assert span["text"] == text[span["start"] : span["end"]]
             n_spans += 1
     assert n_spans > 0
-    # span merging: B starts, I continues, O and special tokens end
-    probs = torch.eye(3)[[0, 1, 2, 2, 0, 2, 1]]
+    # span merging: B starts, I continues, O ends, special tokens are skipped (a head without a recorded task
+    # decodes spans trimmed of whitespace)
+    logits = torch.eye(3)[[0, 1, 2, 2, 0, 2, 1]]
     offsets = [(0, 0), (0, 3), (3, 5), (6, 8), (9, 10), (11, 12), (13, 14)]
-    spans = token_spans(probs, offsets, "abcdefghijklmn", labels)
+    spans = GENERIC_SPANS.decode(logits, labels, "abcdefghijklmn", offsets)["spans"]
     assert [(s["start"], s["end"]) for s in spans] == [(0, 8), (11, 12), (13, 14)]
+    assert [s["label"] for s in spans] == ["PARTY"] * 3 and spans[0]["text"] == "abcdefgh"
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "txt"])
@@ -206,12 +224,42 @@ def test_cli_outputs_in_order(tmp_path, model_dir, texts, fmt):
         path.write_text("\n".join(lines) + "\n")
     want = Encoder.from_pretrained(model_dir, device="cpu").embed(lines)
     extra = ["--text-key", "body"] if fmt == "jsonl" else []
-    assert infer_main([str(model_dir), "--input", str(path), "--output", str(tmp_path / "o.npy"), "--device", "cpu",
-                       "--chunk-size", "7", "--no-progress", *extra]) == 0
+    assert (
+        infer_main(
+            [
+                str(model_dir),
+                "--input",
+                str(path),
+                "--output",
+                str(tmp_path / "o.npy"),
+                "--device",
+                "cpu",
+                "--chunk-size",
+                "7",
+                "--no-progress",
+                *extra,
+            ]
+        )
+        == 0
+    )
     got = np.load(tmp_path / "o.npy")
     np.testing.assert_allclose(got, want, atol=1e-5)
-    assert infer_main([str(model_dir), "--input", str(path), "--output", str(tmp_path / "o.jsonl"), "--device", "cpu",
-                       "--no-progress", *extra]) == 0
+    assert (
+        infer_main(
+            [
+                str(model_dir),
+                "--input",
+                str(path),
+                "--output",
+                str(tmp_path / "o.jsonl"),
+                "--device",
+                "cpu",
+                "--no-progress",
+                *extra,
+            ]
+        )
+        == 0
+    )
     recs = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert [r["index"] for r in recs] == list(range(len(lines)))
     np.testing.assert_allclose(np.array([r["embedding"] for r in recs]), want, atol=1e-5)
@@ -224,21 +272,40 @@ def test_cli_errors(tmp_path, model_dir):
     with pytest.raises(SystemExit):
         infer_main([str(model_dir), "--input", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "o.npy")])
     with pytest.raises(SystemExit, match="no fine-tuned head"):
-        infer_main([str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.jsonl"),
-                    "--task", "predict", "--device", "cpu", "--no-progress"])
+        infer_main(
+            [
+                str(model_dir),
+                "--input",
+                str(tmp_path / "in.txt"),
+                "--output",
+                str(tmp_path / "o.jsonl"),
+                "--task",
+                "predict",
+                "--device",
+                "cpu",
+                "--no-progress",
+            ]
+        )
 
 
 def test_fast_bench_variants_run(model_dir):
-    from docketbert.bench.end_to_end import FAST_VARIANTS
     from docketbert.bench.protocols import EncoderSource, Settings, synthetic_entries
+    from docketbert.bench.variants import VARIANTS
 
     config = ModernBertConfig.from_pretrained(model_dir)
     source = EncoderSource(config=config, path=str(model_dir), name="tiny")
     entries = [e[:MAX_LEN] for e in synthetic_entries(30, config)]
     settings = Settings(torch.device("cpu"), [8])
-    for name in ("fast_exact", "fast_bf16", "fast_int8", "fast_onnx_int8", "packed_sdpa", "packed_flex_compiled"):
-        r = FAST_VARIANTS[name](source, entries, settings)
-        if name == "packed_flex_compiled":
+    for name in (
+        "exact+unpadded",
+        "bf16+unpadded",
+        "int8+unpadded",
+        "onnx_int8+padded",
+        "exact+packed",
+        "bf16+packed_flex+compile",
+    ):
+        r = VARIANTS[name](source, entries, settings)
+        if name == "bf16+packed_flex+compile":
             assert r["status"] == "skipped"
         else:
             assert r["seconds"] > 0 and r["entries"] == 30, r
@@ -247,8 +314,9 @@ def test_fast_bench_variants_run(model_dir):
 @pytest.mark.slow
 def test_packed_flex_attention_cpu(model_dir, texts):
     """The GPU layout (packed rows, FlexAttention BlockMasks) at tiny size on the CPU (compiles: about a minute)."""
-    enc = Encoder.from_pretrained(model_dir, device="cpu", layout="packed", attn_implementation="flex_attention",
-                                  token_budget=512)
+    enc = Encoder.from_pretrained(
+        model_dir, device="cpu", layout="packed", attn_implementation="flex_attention", token_budget=512
+    )
     np.testing.assert_allclose(enc.embed(texts), reference(model_dir, texts), atol=1e-4)
 
 
@@ -284,7 +352,8 @@ def test_direct_rust_tokenization_equals_the_transformers_call(model_dir, texts)
 
 
 def test_to_device_copies_to_a_gpu_and_keeps_cpu_tensors():
-    """docketbert.transfer.to_device: the tensor itself on the CPU; on a GPU (where there is one) the same values."""
+    """docketbert.core.transfer.to_device: the tensor itself on the CPU; on a GPU (where there is one) the same
+    values."""
     from docketbert.core.transfer import to_device
 
     t = torch.arange(5)

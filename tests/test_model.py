@@ -9,8 +9,14 @@ from docketbert.data.mlm import MLMCollator
 from docketbert.model.build import build_mlm_model, count_parameters, resolve_attn_implementation
 from docketbert.model.masked_lm import MaskedLMModel
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 64,
-        "global_attn_every_n_layers": 3, "local_attention": 16}
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 3,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "global_attn_every_n_layers": 3,
+    "local_attention": 16,
+}
 
 
 def test_attention_falls_back_to_sdpa_without_flash_attn(caplog):

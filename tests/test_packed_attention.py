@@ -12,8 +12,16 @@ from docketbert.model.packed_attention import (
 )
 
 # Window of 2 * 4 + 1 tokens, so entries of 20 and 37 tokens cross it; layers 0 and 3 global, 1-2 local.
-CONFIG = dict(vocab_size=128, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=48,
-              global_attn_every_n_layers=3, local_attention=8, pad_token_id=0)
+CONFIG = dict(
+    vocab_size=128,
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=2,
+    intermediate_size=48,
+    global_attn_every_n_layers=3,
+    local_attention=8,
+    pad_token_id=0,
+)
 
 
 def test_positions_restart_per_entry():
@@ -45,7 +53,7 @@ def test_packed_equals_each_entry_alone(implementation):
             start = 0
             for ids in row:
                 alone = model(input_ids=ids[None])[0][0]
-                got = packed[r, start: start + len(ids)]
+                got = packed[r, start : start + len(ids)]
                 assert torch.allclose(got, alone, atol=1e-5), (implementation, r, len(ids), (got - alone).abs().max())
                 start += len(ids)
     assert torch.isfinite(packed).all()
@@ -64,8 +72,8 @@ def test_flex_attention_block_masks_match():
         packed = encode_packed(model, input_ids, segment_ids_for_rows(lengths, 128))
         start = 0
         for n in lengths[0]:
-            alone = model(input_ids=input_ids[0:1, start: start + n])[0][0]
-            assert torch.allclose(packed[0, start: start + n], alone, atol=1e-5)
+            alone = model(input_ids=input_ids[0:1, start : start + n])[0][0]
+            assert torch.allclose(packed[0, start : start + n], alone, atol=1e-5)
             start += n
 
 
@@ -96,8 +104,16 @@ def test_padding_safe_masks(implementation):
     assert kwargs["position_ids"][1, :6].tolist() == list(range(6))
 
 
-BLOCK_TABLES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks", "q_indices",
-                "full_q_num_blocks", "full_q_indices")
+BLOCK_TABLES = (
+    "kv_num_blocks",
+    "kv_indices",
+    "full_kv_num_blocks",
+    "full_kv_indices",
+    "q_num_blocks",
+    "q_indices",
+    "full_q_num_blocks",
+    "full_q_indices",
+)
 
 
 @pytest.mark.parametrize("width,window", [(128, 4), (256, 64), (512, 64), (1024, 100), (200, 64), (72, 4), (256, 0)])

@@ -1,5 +1,5 @@
-"""Packing on the real corpus: tight rows, no entry split or lost, unchanged masking, equal per-entry logits, and a
-packed training run that learns as well as an unpacked one."""
+"""Packing on the entry corpus (real or generated): tight rows, no entry split or lost, unchanged masking, equal
+per-entry logits, and a packed training run that learns as well as an unpacked one."""
 
 import json
 from collections import Counter
@@ -23,8 +23,8 @@ from docketbert.data.packing import (
     split_packed_batch,
 )
 from docketbert.model.masked_lm import MaskedLMModel
-from docketbert.training.trainer import build_trainer
 from docketbert.training.run_options import packed_attn_implementation, resolve_compile, resolve_packing
+from docketbert.training.trainer import build_trainer
 
 TINY = Path(__file__).resolve().parents[1] / "yamls" / "tiny.yaml"
 WIDTH = 256
@@ -93,15 +93,15 @@ def test_real_corpus_packs_tightly_whole_and_masks_alike(mds_dir, tokenizer_dir)
     collate = PackedMLMCollator(base, WIDTH)
     packed_batches, plain_batches = [], []
     for start in range(0, len(rows), 16):
-        chunk = [np.concatenate(r) for r in rows[start: start + 16]]
-        batch, original = collate(rows[start: start + 16]), padded(chunk, WIDTH, base.pad_id)
+        chunk = [np.concatenate(r) for r in rows[start : start + 16]]
+        batch, original = collate(rows[start : start + 16]), padded(chunk, WIDTH, base.pad_id)
         assert torch.equal(batch["attention_mask"].bool(), batch["segments"] >= 0)
         assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
         on = batch["labels"] != IGNORE_INDEX
         assert torch.equal(batch["labels"][on], original[on]) and not torch.isin(original[on], special).any()
         packed_batches.append((batch, int(((original != base.pad_id) & ~torch.isin(original, special)).sum())))
     for start in range(0, len(entries), 64):
-        chunk = [np.array(e) for e in entries[start: start + 64]]
+        chunk = [np.array(e) for e in entries[start : start + 64]]
         batch, original = base([{"input_ids": e} for e in chunk]), padded(chunk, WIDTH, base.pad_id)
         plain_batches.append((batch, int(((original != base.pad_id) & ~torch.isin(original, special)).sum())))
     got, want = masking_stats(packed_batches, base.mask_id), masking_stats(plain_batches, base.mask_id)
@@ -111,8 +111,16 @@ def test_real_corpus_packs_tightly_whole_and_masks_alike(mds_dir, tokenizer_dir)
 
 
 # Window of 2 * 4 + 1 tokens, so entries cross it; layers 0 and 3 global, 1-2 local.
-CONFIG = dict(vocab_size=128, hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=48,
-              global_attn_every_n_layers=3, local_attention=8, pad_token_id=0)
+CONFIG = dict(
+    vocab_size=128,
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=2,
+    intermediate_size=48,
+    global_attn_every_n_layers=3,
+    local_attention=8,
+    pad_token_id=0,
+)
 
 
 @pytest.mark.parametrize("implementation", ["sdpa", "eager"])
@@ -126,8 +134,7 @@ def test_packed_mlm_logits_equal_hf_per_entry(implementation):
     lengths = [[5, 20, 3], [37], [1, 2, 11]]
     entries = [[torch.randint(5, 128, (n,)) for n in row] for row in lengths]
     rows = [[e.numpy() for e in row] for row in entries]
-    base = MLMCollator(pad_id=0, mask_id=4, sep_id=3, special_ids=(0, 1, 2, 3, 4), vocab_size=128,
-                       mlm_probability=1.0)
+    base = MLMCollator(pad_id=0, mask_id=4, sep_id=3, special_ids=(0, 1, 2, 3, 4), vocab_size=128, mlm_probability=1.0)
     batch = PackedMLMCollator(base, 40)(rows)
     batch["input_ids"] = torch.zeros_like(batch["input_ids"])  # unmasked: compare on the original tokens
     batch["labels"] = torch.full_like(batch["labels"], IGNORE_INDEX)
@@ -140,8 +147,12 @@ def test_packed_mlm_logits_equal_hf_per_entry(implementation):
         expected = torch.cat([hf(input_ids=e[None]).logits[0] for row in entries for e in row])
         listed = model(batch)  # the collator's list of positions, padded to a multiple of 8 with ignored labels
         kept = listed["labels"] != IGNORE_INDEX
-        assert listed["logits"].shape[0] == 80 and torch.equal(listed["labels"][kept], torch.cat(  # 28 + 37 + 14
-            [e for row in entries for e in row]))
+        assert listed["logits"].shape[0] == 80 and torch.equal(
+            listed["labels"][kept],
+            torch.cat(  # 28 + 37 + 14
+                [e for row in entries for e in row]
+            ),
+        )
         boolean = model({k: v for k, v in batch.items() if not k.startswith("mlm_")})  # the device picks them
         for name, logits in [("listed", listed["logits"][kept]), ("boolean", boolean["logits"])]:
             assert logits.shape == expected.shape, name
@@ -157,8 +168,10 @@ def test_listed_positions_give_the_boolean_loss_and_gradients():
     config._attn_implementation = "sdpa"
     model = MaskedLMModel(ModernBertForMaskedLM(config))
     base = MLMCollator(pad_id=0, mask_id=4, sep_id=3, special_ids=(0, 1, 2, 3, 4), vocab_size=128)
-    rows = [[np.random.default_rng(r).integers(5, 128, n) for n in row]
-            for r, row in enumerate([[5, 20, 3], [37], [1, 2, 11], [30, 9]])]
+    rows = [
+        [np.random.default_rng(r).integers(5, 128, n) for n in row]
+        for r, row in enumerate([[5, 20, 3], [37], [1, 2, 11], [30, 9]])
+    ]
     batch = PackedMLMCollator(base, 40)(rows)
     picked = (batch["labels"] != IGNORE_INDEX).flatten()
     count = int(picked.sum())
@@ -178,7 +191,7 @@ def test_listed_positions_give_the_boolean_loss_and_gradients():
         pieces = split_packed_batch(batch, size)
         assert [packed_batch_rows(p) for p in pieces] == [size, 4 - size][: 1 + (size < 4)]
         for start, piece in zip(range(0, 4, size), pieces):
-            boolean = {k: v[start: start + size] for k, v in batch.items() if not k.startswith("mlm_")}
+            boolean = {k: v[start : start + size] for k, v in batch.items() if not k.startswith("mlm_")}
             listed_loss, listed_grads = loss_and_grads(piece)
             bool_loss, bool_grads = loss_and_grads(boolean)
             assert torch.allclose(listed_loss, bool_loss, atol=1e-6), (size, start, listed_loss, bool_loss)
@@ -189,17 +202,35 @@ def test_listed_positions_give_the_boolean_loss_and_gradients():
 
 
 def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra):
-    values = {"tokenizer": tokenizer_dir, "data.path": mds_dir, "run_root": run_root, "loggers.progress_bar": False,
-              "data.eval_subset_num_batches": 4, "save_interval": "1000ba", **extra}
+    values = {
+        "tokenizer": tokenizer_dir,
+        "data.path": mds_dir,
+        "run_root": run_root,
+        "loggers.progress_bar": False,
+        "data.eval_subset_num_batches": 4,
+        "save_interval": "1000ba",
+        **extra,
+    }
     return [f"{k}={v}" for k, v in values.items()]
 
 
 def test_packed_run_with_micro_batches(mds_dir, tokenizer_dir, tmp_path):
     """Packed batches split into micro-batches by Composer (`split_packed_batch`: 4 rows in pieces of 3 and 1, each
     with its own MLM positions) train with a finite loss and count real tokens."""
-    cfg = load_config([TINY], tiny_overrides(mds_dir, tokenizer_dir, tmp_path, run_name="micro", max_duration="3ba",
-                                             eval_interval="1000ba", global_train_batch_size=4,
-                                             device_train_microbatch_size=3, **{"data.packing": True}))
+    cfg = load_config(
+        [TINY],
+        tiny_overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path,
+            run_name="micro",
+            max_duration="3ba",
+            eval_interval="1000ba",
+            global_train_batch_size=4,
+            device_train_microbatch_size=3,
+            **{"data.packing": True},
+        ),
+    )
     trainer = build_trainer(cfg)
     trainer.fit()
     loss = trainer.state.loss
@@ -215,10 +246,20 @@ def test_packed_run_learns_like_unpacked(mds_dir, tokenizer_dir, tmp_path):
     within noise, on the same unpacked, fixed-mask eval batches. (~4 min on 2 shared CPU cores.)"""
     losses = {}
     for packing, rows in ((False, 16), (True, 5)):
-        cfg = load_config([TINY], tiny_overrides(
-            mds_dir, tokenizer_dir, tmp_path, run_name=f"packing-{packing}", max_duration="60000tok",
-            eval_interval="1dur", global_train_batch_size=rows, device_train_microbatch_size=rows,
-            **{"data.packing": packing}))
+        cfg = load_config(
+            [TINY],
+            tiny_overrides(
+                mds_dir,
+                tokenizer_dir,
+                tmp_path,
+                run_name=f"packing-{packing}",
+                max_duration="60000tok",
+                eval_interval="1dur",
+                global_train_batch_size=rows,
+                device_train_microbatch_size=rows,
+                **{"data.packing": packing},
+            ),
+        )
         trainer = build_trainer(cfg)
         trainer.fit()
         run_dir = tmp_path / f"packing-{packing}"
@@ -229,11 +270,13 @@ def test_packed_run_learns_like_unpacked(mds_dir, tokenizer_dir, tmp_path):
         losses[packing] = metrics["eval_loss"]
         if packing:  # the export is plain HF ModernBERT
             from transformers import AutoModelForMaskedLM
+
             exported = AutoModelForMaskedLM.from_pretrained(run_dir / "hf").eval()
             ids = torch.tensor([[1, 50, 60, 70, 2]])
             with torch.no_grad():
-                assert torch.allclose(trainer.state.model.model.eval()(input_ids=ids).logits,
-                                      exported(input_ids=ids).logits, atol=1e-5)
+                assert torch.allclose(
+                    trainer.state.model.model.eval()(input_ids=ids).logits, exported(input_ids=ids).logits, atol=1e-5
+                )
         trainer.close()
     assert losses[True] < 6.5 and losses[False] < 6.5, losses  # both learned (ln 2048 = 7.6 at the start)
     assert abs(losses[True] - losses[False]) < 0.15, losses

@@ -39,13 +39,25 @@ def test_csv_missing_column_names_the_columns_found(tmp_path):
 
 def test_jsonl_rows(tmp_path):
     path = tmp_path / "e.jsonl.gz"
-    lines = [b'{"text": "a", "case": "c1"}', b'{"text": "b", "docket_id": 7, "case": "c2"}', b"{not json",
-             b'{"other": 1}', b'["list"]', b"", b'{"text": "bad \xff", "docket": "d"}']
+    lines = [
+        b'{"text": "a", "case": "c1"}',
+        b'{"text": "b", "docket_id": 7, "case": "c2"}',
+        b"{not json",
+        b'{"other": 1}',
+        b'["list"]',
+        b"",
+        b'{"text": "bad \xff", "docket": "d"}',
+    ]
     path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     rows = list(iter_rows(path))
-    assert rows == [Row("a", "c1", None, False, False), Row("b", "7", None, False, False),
-                    Row(None, None, "invalid_json", False, False), Row(None, None, "missing_text", False, False),
-                    Row(None, None, "invalid_json", False, False), Row("bad \ufffd", "d", None, True, False)]
+    assert rows == [
+        Row("a", "c1", None, False, False),
+        Row("b", "7", None, False, False),
+        Row(None, None, "invalid_json", False, False),
+        Row(None, None, "missing_text", False, False),
+        Row(None, None, "invalid_json", False, False),
+        Row("bad \ufffd", "d", None, True, False),
+    ]
     assert [r.docket for r in iter_rows(path, docket_key="case")][:2] == ["c1", "c2"]
 
 

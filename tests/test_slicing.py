@@ -1,5 +1,5 @@
 """Layer slicing: the plain function, the seed's layer lists and parameter counts, and the Composer algorithm
-(optimizer surgery, training, resume, HF export) through the real Trainer on the real corpus."""
+(optimizer surgery, training, resume, HF export) through the real Trainer on the entry corpus (real or generated)."""
 
 import json
 
@@ -40,9 +40,19 @@ def test_layer_indices_rule_beyond_the_seed_and_errors():
 
 def tiny_source(num_layers: int, **config) -> ModernBertForMaskedLM:
     torch.manual_seed(0)
-    cfg = ModernBertConfig(vocab_size=96, hidden_size=16, num_hidden_layers=num_layers, num_attention_heads=2,
-                           intermediate_size=24, pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1,
-                           sep_token_id=2, **config)
+    cfg = ModernBertConfig(
+        vocab_size=96,
+        hidden_size=16,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        intermediate_size=24,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        cls_token_id=1,
+        sep_token_id=2,
+        **config,
+    )
     return ModernBertForMaskedLM(cfg)
 
 
@@ -65,7 +75,8 @@ def test_slice_keeps_exactly_the_requested_layers(key):
     # default attention: each kept layer keeps its kind; the source is global every 3rd layer
     assert sliced.config.layer_types == [source.config.layer_types[i] for i in layers]
     assert [layer.attn.sliding_window is None for layer in sliced.model.layers] == [
-        source.config.layer_types[i] == "full_attention" for i in layers]
+        source.config.layer_types[i] == "full_attention" for i in layers
+    ]
 
 
 def test_attention_every_n_and_head_options():
@@ -100,25 +111,31 @@ def seed_param_count(yaml_name: str) -> tuple[int, int]:
         model = ModernBertForMaskedLM(config)
     options = cfg.algorithms.get("layer_slicing")
     if options:
-        layers = options.get("layers") or layer_indices(options["mode"], options["num_layers"],
-                                                        config.num_hidden_layers)
-        model = slice_layers(model, layers, copy_head=options.get("copy_head", True),
-                             attention=options.get("attention", "keep"))
+        layers = options.get("layers") or layer_indices(
+            options["mode"], options["num_layers"], config.num_hidden_layers
+        )
+        model = slice_layers(
+            model, layers, copy_head=options.get("copy_head", True), attention=options.get("attention", "keep")
+        )
     return count_parameters(model), int(cfg.run_name.rsplit("-", 1)[1].rstrip("M"))
 
 
-@pytest.mark.parametrize("yaml_name", sorted(p.name for p in YAMLS.glob("*.yaml")
-                                             if not p.name.startswith("_") and p.name != "tiny.yaml"))
+@pytest.mark.parametrize(
+    "yaml_name", sorted(p.name for p in YAMLS.glob("*.yaml") if not p.name.startswith("_") and p.name != "tiny.yaml")
+)
 def test_param_count_matches_the_name(yaml_name):
     count, suffix = seed_param_count(yaml_name)
     assert abs(count / 1e6 - suffix) < 1.0, (yaml_name, count)
 
 
 def test_sliced_yamls_keep_the_seeds_lists():
-    expected = {"sliced_base_first_4l": [0, 1, 2, 3], "sliced_base_interleaved_4l": [0, 7, 14, 21],
-                "sliced_large_ft_interleaved_8l": [0, 3, 6, 9, 12, 16, 20, 24],
-                "sliced_large_ft_interleaved_10l": list(range(0, 28, 3)),
-                "sliced_large_interleaved_6l": [0, 5, 10, 15, 20, 25]}
+    expected = {
+        "sliced_base_first_4l": [0, 1, 2, 3],
+        "sliced_base_interleaved_4l": [0, 7, 14, 21],
+        "sliced_large_ft_interleaved_8l": [0, 3, 6, 9, 12, 16, 20, 24],
+        "sliced_large_ft_interleaved_10l": list(range(0, 28, 3)),
+        "sliced_large_interleaved_6l": [0, 5, 10, 15, 20, 25],
+    }
     for stem, layers in expected.items():
         options = load_config([YAMLS / f"{stem}.yaml"]).algorithms["layer_slicing"]
         source = 22 if "base" in stem else 28
@@ -157,7 +174,10 @@ def test_sliced_run_trains_resumes_and_exports(mds_dir, tokenizer_dir, source_28
     assert info["num_params"] == count_parameters(hf) < count_parameters(source)
     assert info["slicing"]["layers"] == list(range(0, 28, 3))
     checkpoint = torch.load(run_dir / "checkpoints" / "latest-rank0.pt", map_location="cpu", weights_only=False)
-    assert checkpoint["state"]["model"]["model.model.layers.9.mlp.Wi.weight"].shape == hf.model.layers[9].mlp.Wi.weight.shape
+    assert (
+        checkpoint["state"]["model"]["model.model.layers.9.mlp.Wi.weight"].shape
+        == hf.model.layers[9].mlp.Wi.weight.shape
+    )
     assert "model.model.layers.10.mlp.Wi.weight" not in checkpoint["state"]["model"]
     metadata = checkpoint["state"]["integrations"]["huggingface"]["model"]["config"]["content"]
     assert metadata["num_hidden_layers"] == len(metadata["layer_types"]) == 10
@@ -177,16 +197,18 @@ def test_sliced_run_trains_resumes_and_exports(mds_dir, tokenizer_dir, source_28
     exported = load_export(run_dir)
     assert exported.config.num_hidden_layers == 10
     assert exported.config.layer_types == ["full_attention", "sliding_attention"] * 5  # the seed's every_n: 2
-    assert torch.equal(exported.model.layers[3].attn.Wqkv.weight,
-                       resumed.state.model.model.model.layers[3].attn.Wqkv.weight)
+    assert torch.equal(
+        exported.model.layers[3].attn.Wqkv.weight, resumed.state.model.model.model.layers[3].attn.Wqkv.weight
+    )
 
 
 @pytest.mark.slow
 def test_continued_pretraining_family(mds_dir, tokenizer_dir, source_28l, tmp_path):
     """large395m.yaml with model.init pointing at a tiny model: continued pretraining writes a reloadable export."""
-    cfg = load_config([YAMLS / "large395m.yaml"],
-                      tiny_overrides(mds_dir, tokenizer_dir, tmp_path, **{"model.init": source_28l,
-                                                                          "max_duration": "2ba"}))
+    cfg = load_config(
+        [YAMLS / "large395m.yaml"],
+        tiny_overrides(mds_dir, tokenizer_dir, tmp_path, **{"model.init": source_28l, "max_duration": "2ba"}),
+    )
     trainer = build_trainer(cfg)
     trainer.fit()
     trainer.close()

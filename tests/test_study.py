@@ -17,8 +17,11 @@ def test_order_puts_exports_before_their_users(tmp_path):
     assert sorted(plan) == sorted(runs)
     before = {name: i for i, name in enumerate(plan)}
     large, base = "docketbert-large-395M", "docketbert-base-150M"
-    for name in ("docketbert-sliced-large-ft-interleaved-10l-175M", "docketbert-sliced-large-ft-first-6l-126M",
-                 "docketbert-distill-sliced-large-ft-interleaved-8l-150M"):
+    for name in (
+        "docketbert-sliced-large-ft-interleaved-10l-175M",
+        "docketbert-sliced-large-ft-first-6l-126M",
+        "docketbert-distill-sliced-large-ft-interleaved-8l-150M",
+    ):
         assert before[large] < before[name] and runs[name].needs == [large]
     assert before[base] < before["docketbert-distill-base-27M"]
     assert runs["docketbert-final-sliced-large-ft-interleaved-10l-175M"].needs == ["docketbert-final-large-395M"]
@@ -46,10 +49,14 @@ def test_tiny_study_end_to_end(mds_dir, tokenizer_dir, tmp_path):
     yamls.mkdir()
     (yamls / "_seed.yaml").write_text((YAMLS / "_seed.yaml").read_text())
     (yamls / "src.yaml").write_text("defaults: [_seed.yaml]\nrun_name: src\nmodel: {config: {num_hidden_layers: 6}}\n")
-    (yamls / "slice.yaml").write_text("defaults: [_seed.yaml]\nrun_name: slice\nmodel: {init: src}\n"
-                                      "algorithms: {layer_slicing: {mode: interleaved, num_layers: 3}}\n")
-    (yamls / "kd.yaml").write_text("defaults: [_seed.yaml]\nrun_name: kd\nmodel: {config: {num_hidden_layers: 2}}\n"
-                                   "callbacks: {distillation: {teacher: src}}\n")
+    (yamls / "slice.yaml").write_text(
+        "defaults: [_seed.yaml]\nrun_name: slice\nmodel: {init: src}\n"
+        "algorithms: {layer_slicing: {mode: interleaved, num_layers: 3}}\n"
+    )
+    (yamls / "kd.yaml").write_text(
+        "defaults: [_seed.yaml]\nrun_name: kd\nmodel: {config: {num_hidden_layers: 2}}\n"
+        "callbacks: {distillation: {teacher: src}}\n"
+    )
     runs = tmp_path / "runs"
     shape = {k: v for k, v in tiny_shape_overrides().items()}
     args = tiny_overrides(mds_dir, tokenizer_dir, runs, max_duration="2ba", **shape)

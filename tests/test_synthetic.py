@@ -1,11 +1,13 @@
-"""The built-in synthetic docket-entry corpus (docketbert/synthetic.py): contract, determinism, CSV round trip."""
+"""The built-in synthetic docket-entry corpus (docketbert/data/synthetic/): contract, determinism, CSV/JSONL output."""
 
 from __future__ import annotations
 
 import bz2
 import csv
 import gzip
+import hashlib
 import io
+import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -20,10 +22,20 @@ from docketbert.data.synthetic import (
     iter_csv_rows,
     main,
     write_courtlistener_csv,
+    write_jsonl,
 )
 
-HEADER = ["id", "date_created", "date_modified", "date_filed", "entry_number", "recap_sequence_number",
-          "pacer_sequence_number", "description", "docket_id"]
+HEADER = [
+    "id",
+    "date_created",
+    "date_modified",
+    "date_filed",
+    "entry_number",
+    "recap_sequence_number",
+    "pacer_sequence_number",
+    "description",
+    "docket_id",
+]
 N = 300  # dockets: enough for the rare cases (empty, multi-line, &amp;), still fast
 
 
@@ -99,9 +111,17 @@ def test_corpus_looks_like_real_bulk_data():
     assert 0 < sum("\n" in t for t in texts) < 0.02 * len(rows)
     assert sum("&amp;" in t for t in texts) > 0
     joined = "\n".join(texts)
-    for marker in ("Signed by Judge", "(Entered: ", "MOTION for Extension of Time", "NOTICE of Appearance",
-                   "Meeting of Creditors", "(RE: related document(s)", "(Attachments: # 1", "INDICTMENT",
-                   "COMPLAINT"):
+    for marker in (
+        "Signed by Judge",
+        "(Entered: ",
+        "MOTION for Extension of Time",
+        "NOTICE of Appearance",
+        "Meeting of Creditors",
+        "(RE: related document(s)",
+        "(Attachments: # 1",
+        "INDICTMENT",
+        "COMPLAINT",
+    ):
         assert marker in joined, marker
     # the three kinds of docket are there
     firsts = [r[0]["description"] for r in _by_docket(rows).values()]
@@ -116,7 +136,7 @@ def test_deterministic_and_seed_dependent():
     assert a != list(generate_entries(40, seed=8))
     # docket i depends only on (seed, i): a smaller corpus is a prefix of a larger one
     small = list(generate_entries(10, seed=7))
-    assert a[:len(small)] == small and len(small) < len(a)
+    assert a[: len(small)] == small and len(small) < len(a)
 
 
 def test_csv_bytes_deterministic(tmp_path):
@@ -133,12 +153,30 @@ def test_csv_bytes_deterministic(tmp_path):
     assert g1.read_bytes() == g2.read_bytes()
 
 
+# SHA-256 of the plain CSV for (dockets, seed): pinned from the single-module generator, so that any change to
+# the generator's code that moves a single draw or character fails here.
+PINNED_CSV_SHA256 = {
+    (60, 0): "530fec31ea4cb8b05493993accfeeb687714f6e1d701c040e7b19c228a016d80",
+    (60, 1): "75a8cd99a723a787463e0e15b9da5328933535945b4a36a2ab64f5591c59a558",
+    (300, 0): "cdef018a2045153cd9ec549306eed572d4a8510e3ada89b140d7902c6ea4fbc0",
+}
+
+
+@pytest.mark.parametrize("dockets,seed", list(PINNED_CSV_SHA256))
+def test_csv_bytes_are_pinned(tmp_path, dockets, seed):
+    path = tmp_path / "pinned.csv"
+    write_courtlistener_csv(path, dockets, seed=seed)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == PINNED_CSV_SHA256[dockets, seed]
+
+
 def test_csv_round_trip(tmp_path, entries):
     path = tmp_path / "entries.csv"
     n = write_courtlistener_csv(path, N, seed=0)
     raw = path.read_bytes()
-    assert raw.startswith(b'"id","date_created","date_modified","date_filed","entry_number",'
-                          b'"recap_sequence_number","pacer_sequence_number","description","docket_id"\n')
+    assert raw.startswith(
+        b'"id","date_created","date_modified","date_filed","entry_number",'
+        b'"recap_sequence_number","pacer_sequence_number","description","docket_id"\n'
+    )
     rows = _read_csv(raw)
     assert rows[0] == HEADER == list(CSV_COLUMNS)
     body = rows[1:]
@@ -171,6 +209,26 @@ def test_compressed_output(tmp_path, suffix, opener):
     assert len(_read_csv(data)) == n + 1
 
 
+def test_jsonl_matches_the_entries(tmp_path):
+    path = tmp_path / "entries.jsonl.gz"
+    n = write_jsonl(path, 40, seed=2)
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    entries = list(generate_entries(40, seed=2))
+    assert n == len(rows) == len(entries)
+    for row, e in zip(rows, entries):
+        assert row == {
+            "text": e["description"],
+            "case": f"synthetic|{e['docket_id']}",
+            "date_filed": e["date_filed"],
+            "entry_number": str(e["entry_number"]),
+            "id": e["id"],
+        }
+    again = tmp_path / "again.jsonl.gz"
+    write_jsonl(again, 40, seed=2)
+    assert again.read_bytes() == path.read_bytes()
+
+
 def test_cli(tmp_path, capsys):
     out = tmp_path / "sub" / "cli.csv.gz"
     assert main([str(out), "--dockets", "12", "--seed", "5"]) == 0
@@ -179,6 +237,16 @@ def test_cli(tmp_path, capsys):
     with gzip.open(out, "rb") as f:
         assert f.read() == ref.read_bytes()
     assert str(n) in capsys.readouterr().err
-    res = subprocess.run([sys.executable, "-m", "docketbert.data.synthetic", "--help"], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    res = subprocess.run(
+        [sys.executable, "-m", "docketbert.data.synthetic", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert res.returncode == 0 and "--dockets" in res.stdout and "--seed" in res.stdout
+    # a .jsonl name (or --format jsonl) writes JSON lines
+    js = tmp_path / "cli.jsonl"
+    assert main([str(js), "--dockets", "3", "--seed", "5"]) == 0
+    forced = tmp_path / "cli.txt"
+    assert main([str(forced), "--dockets", "3", "--seed", "5", "--format", "jsonl"]) == 0
+    assert js.read_bytes() == forced.read_bytes() and json.loads(js.read_text().splitlines()[0])["case"]

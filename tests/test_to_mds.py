@@ -51,17 +51,17 @@ def real(mds_dir) -> dict[str, list[dict]]:
     return read_output(mds_dir)
 
 
-# ----------------------------------------------------------------------------------------- the real corpus
+# ------------------------------------------------------------------- the entry corpus (real or synthetic)
 
 
-def test_real_corpus_roundtrip(mds_dir, real, shared_data, tokenizer):
+def test_corpus_roundtrip(mds_dir, real, corpus, corpus_rows, tokenizer):
     stats = json.loads((mds_dir / "stats.json").read_text())
-    assert stats["rows_read"] == 14054
+    assert stats["rows_read"] == corpus_rows
     assert stats["id_dtype"] == "uint16" and stats["vocab_size"] == len(tokenizer) == 2048
     # Expected entries, recomputed from the source: clean, dedup (first wins), split by case.
     expected: dict[str, list[tuple[str, str]]] = {"train": [], "eval": []}
     seen = set()
-    with gzip.open(shared_data / "docket_entries.jsonl.gz", "rt") as f:
+    with gzip.open(corpus, "rt") as f:
         for line in f:
             obj = json.loads(line)
             text = clean_text(obj["text"])
@@ -96,18 +96,35 @@ def test_real_corpus_roundtrip(mds_dir, real, shared_data, tokenizer):
     assert stats["truncated"] == {"chars": 0, "tokens": truncated} and truncated > 0
 
 
-def test_two_workers_give_the_same_shards(mds_dir, real, shared_data, tokenizer_dir, tmp_path):
+def test_two_workers_give_the_same_shards(mds_dir, real, corpus, tokenizer_dir, tmp_path):
     out = tmp_path / "w2"
-    rc = main(["--input", str(shared_data / "docket_entries.jsonl.gz"), "--output", str(out),
-               "--tokenizer", str(tokenizer_dir), "--docket-key", "case", "--eval-fraction", "0.1",
-               "--max-seq-len", "256", "--workers", "2", "--no-progress"])
+    rc = main(
+        [
+            "--input",
+            str(corpus),
+            "--output",
+            str(out),
+            "--tokenizer",
+            str(tokenizer_dir),
+            "--docket-key",
+            "case",
+            "--eval-fraction",
+            "0.1",
+            "--max-seq-len",
+            "256",
+            "--workers",
+            "2",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     got = read_output(out)
     for split in ("train", "eval"):
         assert entry_keys(got[split]) == entry_keys(real[split])
     drop_timing = lambda s: {k: v for k, v in s.items() if k != "seconds_last_run"}  # noqa: E731
     assert drop_timing(json.loads((out / "stats.json").read_text())) == drop_timing(
-        json.loads((mds_dir / "stats.json").read_text()))
+        json.loads((mds_dir / "stats.json").read_text())
+    )
 
 
 # --------------------------------------------------------------------------------- a synthetic CSV file
@@ -130,8 +147,12 @@ CSV_ROWS = [
     b'12,10,"ORDER  granting &amp; MOTION to dismiss",2020-01-11,12',  # duplicate again
 ]
 CSV_EXPECTED = [
-    "ORDER granting & motion to dismiss", "Notice with bad bytes \ufffd\ufffd here", "Minute entry with a NUL byte",
-    'He said "hello" and "bye"', "Entry without a docket", "Doc 5 & attachments",
+    "ORDER granting & motion to dismiss",
+    "Notice with bad bytes \ufffd\ufffd here",
+    "Minute entry with a NUL byte",
+    'He said "hello" and "bye"',
+    "Entry without a docket",
+    "Doc 5 & attachments",
 ]
 
 
@@ -141,13 +162,33 @@ def test_synthetic_csv(tmp_path, tokenizer_dir, tokenizer, compression):
     path = tmp_path / f"docket-entries.csv{compression}"
     path.write_bytes({"": data, ".gz": gzip.compress(data), ".bz2": bz2.compress(data)}[compression])
     out = tmp_path / "out"
-    rc = main(["--input", str(path), "--output", str(out), "--tokenizer", str(tokenizer_dir), "--max-seq-len", "64",
-               "--eval-fraction", "0.3", "--workers", "1", "--no-progress"])
+    rc = main(
+        [
+            "--input",
+            str(path),
+            "--output",
+            str(out),
+            "--tokenizer",
+            str(tokenizer_dir),
+            "--max-seq-len",
+            "64",
+            "--eval-fraction",
+            "0.3",
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["rows_read"] == stats["inputs"][0]["rows_read"] == 12
-    assert stats["dropped"] == {"empty": 2, "malformed_csv_row": 1, "invalid_json": 0, "missing_text": 0,
-                                "duplicate": 2}
+    assert stats["dropped"] == {
+        "empty": 2,
+        "malformed_csv_row": 1,
+        "invalid_json": 0,
+        "missing_text": 0,
+        "duplicate": 2,
+    }
     assert (stats["invalid_utf8_rows"], stats["nul_rows"], stats["entries_without_docket"]) == (1, 1, 1)
     assert stats["truncated"] == {"chars": 1, "tokens": 1}
     assert stats["entries"] == 7
@@ -179,13 +220,39 @@ def test_missing_column_is_a_clear_error(tmp_path, capsys):
 # --------------------------------------------------------------------------------- interruption, re-runs
 
 
-def test_interrupted_run_resumes_to_the_same_entries(tmp_path, shared_data, tokenizer_dir, capsys):
-    corpus = str(shared_data / "docket_entries.jsonl.gz")
-    common = ["--input", corpus, "--tokenizer", str(tokenizer_dir), "--docket-key", "case", "--eval-fraction", "0.2",
-              "--max-seq-len", "1024", "--workers", "1", "--no-progress"]  # 1024: no two entries cut alike
+def test_interrupted_run_resumes_to_the_same_entries(tmp_path, corpus, corpus_rows, tokenizer_dir, capsys):
+    n_parts = -(-corpus_rows // 700)
+    assert n_parts >= 20  # enough parts that the kill lands mid-run
+    # --max-seq-len 1024: no two entries cut alike
+    common = [
+        "--input",
+        str(corpus),
+        "--tokenizer",
+        str(tokenizer_dir),
+        "--docket-key",
+        "case",
+        "--eval-fraction",
+        "0.2",
+        "--max-seq-len",
+        "1024",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(REPO / "data_prep" / "to_mds.py"), *common, "--output", str(out),
-                             "--rows-per-part", "700"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "data_prep" / "to_mds.py"),
+            *common,
+            "--output",
+            str(out),
+            "--rows-per-part",
+            "700",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 180
         while not (out / "parts" / "part-00000").exists():
@@ -199,7 +266,7 @@ def test_interrupted_run_resumes_to_the_same_entries(tmp_path, shared_data, toke
         proc.wait()
     assert not (out / "stats.json").exists()
     finished = sorted(p.name for p in (out / "parts").iterdir())
-    assert 1 <= len(finished) < 20  # 14054 rows in parts of 700: 21 parts in all
+    assert 1 <= len(finished) < n_parts - 1
 
     # Re-run: finishes the job. The reference is an uninterrupted run with other part sizes.
     assert main([*common, "--output", str(out), "--rows-per-part", "700"]) == 0
@@ -209,13 +276,13 @@ def test_interrupted_run_resumes_to_the_same_entries(tmp_path, shared_data, toke
     assert main([*common, "--output", str(ref)]) == 0
     resumed, reference = read_output(out), read_output(ref)
     stats, ref_stats = (json.loads((d / "stats.json").read_text()) for d in (out, ref))
-    assert stats["parts"] == 21 and ref_stats["parts"] == 1
+    assert stats["parts"] == n_parts and ref_stats["parts"] == 1
     for split in ("train", "eval"):
         keys = entry_keys(resumed[split])
         assert keys == entry_keys(reference[split])  # same entries, same order
         assert len(set(keys)) == len(keys) == stats["splits"][split]["entries"]
         assert stats["splits"][split] == ref_stats["splits"][split]
-    assert stats["dropped"] == ref_stats["dropped"] and stats["rows_read"] == 14054
+    assert stats["dropped"] == ref_stats["dropped"] and stats["rows_read"] == corpus_rows
 
     # A finished output is not redone; other options into it are refused.
     before = (out / "stats.json").stat().st_mtime_ns
@@ -230,8 +297,24 @@ def test_eval_size_sets_the_fraction_from_a_row_count(tmp_path, tokenizer_dir):
     path = tmp_path / "entries.txt"
     path.write_text("".join(f"entry number {i}\n" for i in range(400)))
     out = tmp_path / "out"
-    assert main(["--input", str(path), "--output", str(out), "--tokenizer", str(tokenizer_dir), "--eval-size", "100",
-                 "--workers", "1", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "--input",
+                str(path),
+                "--output",
+                str(out),
+                "--tokenizer",
+                str(tokenizer_dir),
+                "--eval-size",
+                "100",
+                "--workers",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     stats = json.loads((out / "stats.json").read_text())
     assert stats["eval_fraction"] == 0.25 and stats["eval_size"] == 100
     assert stats["entries_without_docket"] == 400  # plain text: every entry is its own docket
@@ -244,7 +327,24 @@ def test_help_explains_the_options(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--input", "--output", "--format", "--text-column", "--docket-column", "--no-csv-escape",
-                 "--text-key", "--docket-key", "--tokenizer", "--max-seq-len", "--max-chars", "--workers",
-                 "--eval-fraction", "--eval-size", "--rows-per-part", "--overwrite", "--no-progress", "Example"):
+    for flag in (
+        "--input",
+        "--output",
+        "--format",
+        "--text-column",
+        "--docket-column",
+        "--no-csv-escape",
+        "--text-key",
+        "--docket-key",
+        "--tokenizer",
+        "--max-seq-len",
+        "--max-chars",
+        "--workers",
+        "--eval-fraction",
+        "--eval-size",
+        "--rows-per-part",
+        "--overwrite",
+        "--no-progress",
+        "Example",
+    ):
         assert flag in text

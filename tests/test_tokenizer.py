@@ -10,8 +10,18 @@ def test_trained_tokenizer_is_mlm_ready(tokenizer_dir):
     assert len(tokenizer) == 2048
     ids = tokenizer("ORDER granting 56 Motion to Dismiss &amp; more")["input_ids"]
     assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
-    assert len({tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id, tokenizer.pad_token_id,
-                tokenizer.unk_token_id}) == 5
+    assert (
+        len(
+            {
+                tokenizer.cls_token_id,
+                tokenizer.sep_token_id,
+                tokenizer.mask_token_id,
+                tokenizer.pad_token_id,
+                tokenizer.unk_token_id,
+            }
+        )
+        == 5
+    )
     text = "MOTION for Extension of Time to File Answer re 1 Complaint"
     assert tokenizer.decode(tokenizer(text)["input_ids"], skip_special_tokens=True) == text
     assert smallest_id_dtype(len(tokenizer)) == "uint16" and smallest_id_dtype(50368) == "uint16"
@@ -19,8 +29,9 @@ def test_trained_tokenizer_is_mlm_ready(tokenizer_dir):
 
 
 def test_small_corpus_is_padded_to_a_multiple_of_64(tmp_path):
-    tokenizer = train_tokenizer(["ORDER granting motion", "NOTICE of appearance"] * 20, vocab_size=1000,
-                                output_dir=tmp_path)
+    tokenizer = train_tokenizer(
+        ["ORDER granting motion", "NOTICE of appearance"] * 20, vocab_size=1000, output_dir=tmp_path
+    )
     assert len(tokenizer) == 1024
     assert len(load_tokenizer(str(tmp_path))) == 1024
 

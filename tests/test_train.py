@@ -1,4 +1,5 @@
-"""End to end on the real corpus: MDS shards -> the real Composer Trainer -> checkpoints, resume, HF export."""
+"""End to end on the entry corpus (real, or generated without ../shared): MDS shards -> the real Composer Trainer
+-> checkpoints, resume, HF export."""
 
 import json
 import os
@@ -20,14 +21,31 @@ TINY = REPO / "yamls" / "tiny.yaml"
 
 
 def overrides(mds_dir, tokenizer_dir, run_root, **extra):
-    values = {"tokenizer": tokenizer_dir, "data.path": mds_dir, "run_root": run_root, "loggers.progress_bar": False,
-              "global_train_batch_size": 16, "device_train_microbatch_size": 16, **extra}
+    values = {
+        "tokenizer": tokenizer_dir,
+        "data.path": mds_dir,
+        "run_root": run_root,
+        "loggers.progress_bar": False,
+        "global_train_batch_size": 16,
+        "device_train_microbatch_size": 16,
+        **extra,
+    }
     return [f"{k}={v}" for k, v in values.items()]
 
 
 def test_train_eval_export(mds_dir, tokenizer_dir, tmp_path):
-    cfg = load_config([TINY], overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="40ba", eval_interval="40ba",
-                                        save_interval="40ba", **{"data.eval_subset_num_batches": 4}))
+    cfg = load_config(
+        [TINY],
+        overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path,
+            max_duration="40ba",
+            eval_interval="40ba",
+            save_interval="40ba",
+            **{"data.eval_subset_num_batches": 4},
+        ),
+    )
     trainer = build_trainer(cfg)
     trainer.eval()
     initial = float(trainer.state.eval_metric_values["LanguageCrossEntropy"])
@@ -50,17 +68,26 @@ def test_train_eval_export(mds_dir, tokenizer_dir, tmp_path):
     with torch.no_grad():
         # real tokens only: the trained model's padding positions attend to themselves (install_padding_safe_masks)
         real = mask.bool()
-        assert torch.allclose(trained(input_ids=ids, attention_mask=mask).logits[real],
-                              exported(input_ids=ids, attention_mask=mask).logits[real], atol=1e-5)
+        assert torch.allclose(
+            trained(input_ids=ids, attention_mask=mask).logits[real],
+            exported(input_ids=ids, attention_mask=mask).logits[real],
+            atol=1e-5,
+        )
     trainer.close()
 
 
 def run_cli(args, log_path, **popen_kwargs):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_API")}
     env.update({"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"})
-    log = open(log_path, "w")
-    return subprocess.Popen([sys.executable, str(REPO / "docketbert" / "train.py"), *args], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, **popen_kwargs)
+    log = open(log_path, "w")  # noqa: SIM115 - the child process writes it until it ends
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "docketbert" / "train.py"), *args],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **popen_kwargs,
+    )
 
 
 def latest_batch(link: Path) -> int:
@@ -71,10 +98,18 @@ def latest_batch(link: Path) -> int:
 
 
 def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path):
-    args = [str(TINY), *overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="50ba", save_interval="10ba",
-                                  eval_interval="50ba", **{"loggers.console_log_interval": "1ba",
-                                                           "loggers.wandb.enabled": True,
-                                                           "data.eval_subset_num_batches": 2})]
+    args = [
+        str(TINY),
+        *overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path,
+            max_duration="50ba",
+            save_interval="10ba",
+            eval_interval="50ba",
+            **{"loggers.console_log_interval": "1ba", "loggers.wandb.enabled": True, "data.eval_subset_num_batches": 2},
+        ),
+    ]
     checkpoints = tmp_path / "tiny" / "checkpoints"
     first = run_cli(args, tmp_path / "first.log")
     deadline = time.time() + 300
@@ -106,8 +141,12 @@ def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path
 
 
 def test_unknown_key_is_a_clear_cli_error(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), "optimizer.lrr=1"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), "optimizer.lrr=1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "unknown config key 'optimizer.lrr'" in result.stderr
 
@@ -116,10 +155,26 @@ def test_ddp_two_processes_on_cpu(mds_dir, tokenizer_dir, tmp_path):
     """`composer -n 2` (gloo): each rank gets half of the global batch, and the model still learns."""
     composer = Path(sys.executable).parent / "composer"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = [str(TINY), *overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="30ba", eval_interval="30ba",
-                                  save_interval="30ba", **{"data.eval_subset_num_batches": 4})]
-    result = subprocess.run([str(composer), "-n", "2", str(REPO / "docketbert" / "train.py"), *args], cwd=REPO,
-                            env=env, capture_output=True, text=True, timeout=600)
+    args = [
+        str(TINY),
+        *overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path,
+            max_duration="30ba",
+            eval_interval="30ba",
+            save_interval="30ba",
+            **{"data.eval_subset_num_batches": 4},
+        ),
+    ]
+    result = subprocess.run(
+        [str(composer), "-n", "2", str(REPO / "docketbert" / "train.py"), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     info = json.loads((tmp_path / "tiny" / "run_info.json").read_text())
     metrics = json.loads((tmp_path / "tiny" / "metrics.json").read_text())
@@ -132,9 +187,18 @@ def test_ddp_two_processes_on_cpu(mds_dir, tokenizer_dir, tmp_path):
 def test_shards_streamed_from_a_remote(mds_dir, tokenizer_dir, tmp_path):
     """data.path as a remote (a filesystem path stands in for s3://, gs://) is streamed into data.local."""
     cache = tmp_path / "cache"
-    cfg = load_config([TINY], overrides(mds_dir, tokenizer_dir, tmp_path / "runs", max_duration="3ba",
-                                        eval_interval="3ba", save_interval="3ba",
-                                        **{"data.local": cache, "data.eval_subset_num_batches": 1}))
+    cfg = load_config(
+        [TINY],
+        overrides(
+            mds_dir,
+            tokenizer_dir,
+            tmp_path / "runs",
+            max_duration="3ba",
+            eval_interval="3ba",
+            save_interval="3ba",
+            **{"data.local": cache, "data.eval_subset_num_batches": 1},
+        ),
+    )
     trainer = build_trainer(cfg)
     trainer.fit()
     trainer.close()
@@ -145,8 +209,15 @@ def test_shards_streamed_from_a_remote(mds_dir, tokenizer_dir, tmp_path):
 def test_resume_rewrites_a_checkpoint_orphaned_by_a_kill(mds_dir, tokenizer_dir, tmp_path):
     """Killed after writing ep0-ba4 but before latest-rank0.pt pointed at it: the re-run resumes from ba2 and
     writes ba4 again instead of refusing to overwrite it."""
-    args = overrides(mds_dir, tokenizer_dir, tmp_path, max_duration="4ba", save_interval="2ba", eval_interval="4ba",
-                     **{"data.eval_subset_num_batches": 1})
+    args = overrides(
+        mds_dir,
+        tokenizer_dir,
+        tmp_path,
+        max_duration="4ba",
+        save_interval="2ba",
+        eval_interval="4ba",
+        **{"data.eval_subset_num_batches": 1},
+    )
     trainer = build_trainer(load_config([TINY], args))
     trainer.fit()
     trainer.close()

@@ -1,7 +1,9 @@
-"""The lean unpadded forward (`docketbert.unpadded`) equals transformers' ModernBertModel run on each entry alone.
+"""The lean unpadded forward (`docketbert.model.unpadded`) equals transformers' ModernBertModel run on each entry
+alone.
 
 fp32 on the CPU within 1e-5 absolute, for entries shorter and longer than the sliding window, rows above
-MATMUL_ATTENTION_MAX_LEN (the sdpa branch), matmul attention whole and in chunks of rows, batches with and without padding, both poolings, one layer and several.
+MATMUL_ATTENTION_MAX_LEN (the sdpa branch), matmul attention whole and in chunks of rows, batches with and without
+padding, both poolings, one layer and several.
 """
 
 import random
@@ -17,10 +19,22 @@ from docketbert.model.unpadded import UnpaddedEncoder
 def model_with(layers: int, dtype=torch.float32) -> ModernBertModel:
     torch.manual_seed(layers)
     # window: |i - j| <= 8; layers 0 and 2 global, 1 local
-    config = ModernBertConfig(vocab_size=300, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-                              intermediate_size=48, local_attention=16, global_attn_every_n_layers=2,
-                              max_position_embeddings=512, pad_token_id=0, bos_token_id=1, eos_token_id=2,
-                              cls_token_id=1, sep_token_id=2, attn_implementation="sdpa")
+    config = ModernBertConfig(
+        vocab_size=300,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=48,
+        local_attention=16,
+        global_attn_every_n_layers=2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        cls_token_id=1,
+        sep_token_id=2,
+        attn_implementation="sdpa",
+    )
     return ModernBertModel(config).eval().to(dtype)
 
 
@@ -91,7 +105,8 @@ def test_compiled_pieces_equal_eager():
 
 
 def test_other_architectures_are_refused():
-    bert = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=16))
+    bert = BertModel(
+        BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16)
+    )
     with pytest.raises(TypeError, match="ModernBertModel"):
         UnpaddedEncoder(bert)

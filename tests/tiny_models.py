@@ -14,15 +14,20 @@ YAMLS = REPO / "yamls"
 TINY_SHAPE = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 512}
 
 
-def save_tiny_model(out: Path, tokenizer_dir: Path, num_layers: int, seed: int = 0, with_tokenizer: bool = True,
-                    **config) -> Path:
+def save_tiny_model(
+    out: Path, tokenizer_dir: Path, num_layers: int, seed: int = 0, with_tokenizer: bool = True, **config
+) -> Path:
     """A random tiny ModernBertForMaskedLM (global attention every 3rd layer, as ModernBERT) saved to `out`."""
     import torch
 
     torch.manual_seed(seed)
     tokenizer = load_tokenizer(str(tokenizer_dir))
-    model = build_mlm_model(None, {**TINY_SHAPE, "num_hidden_layers": num_layers, "global_attn_every_n_layers": 3,
-                                   **config}, tokenizer, "sdpa")
+    model = build_mlm_model(
+        None,
+        {**TINY_SHAPE, "num_hidden_layers": num_layers, "global_attn_every_n_layers": 3, **config},
+        tokenizer,
+        "sdpa",
+    )
     model.save_pretrained(out)
     if with_tokenizer:
         tokenizer.save_pretrained(out)
@@ -31,11 +36,24 @@ def save_tiny_model(out: Path, tokenizer_dir: Path, num_layers: int, seed: int =
 
 def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra) -> list[str]:
     """Shrink any seed YAML to a few CPU batches on the test corpus (micro-batch 4 of 8: gradient accumulation)."""
-    values = {"tokenizer": tokenizer_dir, "data.path": mds_dir, "run_root": run_root, "loggers.progress_bar": False,
-              "data.max_seq_len": 128, "data.eval_subset_num_batches": 2, "global_train_batch_size": 8,
-              "device_train_microbatch_size": 4, "device_eval_batch_size": 16, "max_duration": "4ba",
-              "eval_interval": "4ba", "save_interval": "4ba", "precision": "fp32", "device": "cpu",
-              "loggers.tensorboard": False, **extra}
+    values = {
+        "tokenizer": tokenizer_dir,
+        "data.path": mds_dir,
+        "run_root": run_root,
+        "loggers.progress_bar": False,
+        "data.max_seq_len": 128,
+        "data.eval_subset_num_batches": 2,
+        "global_train_batch_size": 8,
+        "device_train_microbatch_size": 4,
+        "device_eval_batch_size": 16,
+        "max_duration": "4ba",
+        "eval_interval": "4ba",
+        "save_interval": "4ba",
+        "precision": "fp32",
+        "device": "cpu",
+        "loggers.tensorboard": False,
+        **extra,
+    }
     return [f"{k}={v}" for k, v in values.items()]
 
 

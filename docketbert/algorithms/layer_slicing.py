@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from composer.core import Algorithm, Event, State
@@ -24,17 +24,19 @@ from composer.utils import dist
 
 from docketbert.config import ConfigError
 from docketbert.model.build import count_parameters
+from docketbert.model.modernbert import LAYER_KEY, embedding_parameters, layer_key
 from docketbert.model.slicing import layer_indices, slice_layers
 from docketbert.registry import register_algorithm
 
 log = logging.getLogger(__name__)
 
 
-def replace_params_in_optimizer(optimizer: torch.optim.Optimizer, old: torch.nn.Module, new: torch.nn.Module,
-                                layers: list[int]) -> None:
+def replace_params_in_optimizer(
+    optimizer: torch.optim.Optimizer, old: torch.nn.Module, new: torch.nn.Module, layers: list[int]
+) -> None:
     """Each param group keeps its hyperparameters and gets the new model's parameters whose source parameter it
-    held (sliced layer j <- source layer layers[j]); new parameters without a source (none today) go to the group
-    of the first parameter. Only valid before the first step (no optimizer state yet)."""
+    held (sliced layer j <- source layer layers[j]); new parameters without a source (slicing makes none) go to the
+    group of the first parameter. Only valid before the first step (no optimizer state yet)."""
     if any(optimizer.state.values()):
         raise RuntimeError("layer_slicing must run before the optimizer has taken a step")
     group_of = {}
@@ -46,20 +48,26 @@ def replace_params_in_optimizer(optimizer: torch.optim.Optimizer, old: torch.nn.
     for name, param in new.named_parameters():
         if not param.requires_grad:
             continue
-        source = name
-        if name.startswith("model.layers."):
-            _, _, j, rest = name.split(".", 3)
-            source = f"model.layers.{layers[int(j)]}.{rest}"
+        match = LAYER_KEY.match(name)
+        source = layer_key(layers[int(match.group(1))], match.group(2)) if match else name
         new_params[group_of.get(source, 0)].append(param)
     for group, params in zip(optimizer.param_groups, new_params):
         group["params"] = params
     optimizer.state.clear()
 
 
+@register_algorithm("layer_slicing")
 class LayerSlicing(Algorithm):
-    def __init__(self, layers: Optional[list[int]] = None, mode: Optional[str] = None,
-                 num_layers: Optional[int] = None, copy_head: bool = True, attention: str = "keep",
-                 global_attn_every_n_layers: int = 2, run_dir: Optional[str | Path] = None):
+    def __init__(
+        self,
+        layers: list[int] | None = None,
+        mode: str | None = None,
+        num_layers: int | None = None,
+        copy_head: bool = True,
+        attention: str = "keep",
+        global_attn_every_n_layers: int = 2,
+        run_dir: str | Path | None = None,
+    ):
         if (layers is None) == (mode is None):
             raise ConfigError("algorithms.layer_slicing needs either `layers: [...]` or `mode` + `num_layers`")
         if mode is not None and (num_layers is None or mode not in ("first", "interleaved")):
@@ -70,8 +78,8 @@ class LayerSlicing(Algorithm):
         self.mode, self.num_layers = mode, num_layers
         self.copy_head, self.attention, self.every_n = bool(copy_head), attention, int(global_attn_every_n_layers)
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.applied_layers: Optional[list[int]] = None
-        self.num_params: Optional[int] = None
+        self.applied_layers: list[int] | None = None
+        self.num_params: int | None = None
 
     def match(self, event: Event, state: State) -> bool:
         return event == Event.INIT
@@ -81,19 +89,25 @@ class LayerSlicing(Algorithm):
         source = composer_model.model
         source_layers = source.config.num_hidden_layers
         layers = self.layers if self.layers is not None else layer_indices(self.mode, self.num_layers, source_layers)
-        sliced = slice_layers(source, layers, copy_head=self.copy_head, attention=self.attention,
-                              global_attn_every_n_layers=self.every_n)
+        sliced = slice_layers(
+            source, layers, copy_head=self.copy_head, attention=self.attention, global_attn_every_n_layers=self.every_n
+        )
         for optimizer in state.optimizers:
             replace_params_in_optimizer(optimizer, source, sliced, layers)
         composer_model.model = sliced
         composer_model.config = sliced.config  # HuggingFaceModel writes it into checkpoint metadata
         if hasattr(composer_model, "non_embedding_params"):
-            composer_model.non_embedding_params = (count_parameters(sliced)
-                                                   - sliced.model.embeddings.tok_embeddings.weight.numel())
+            composer_model.non_embedding_params = count_parameters(sliced) - embedding_parameters(sliced)
         self.applied_layers, self.num_params = layers, count_parameters(sliced)
-        info = {"slicing/source_layers": source_layers, "slicing/layers": layers, "slicing/copy_head": self.copy_head,
-                "slicing/attention": self.attention, "slicing/layer_types": list(sliced.config.layer_types),
-                "slicing/num_params": self.num_params, "slicing/source_num_params": count_parameters(source)}
+        info = {
+            "slicing/source_layers": source_layers,
+            "slicing/layers": layers,
+            "slicing/copy_head": self.copy_head,
+            "slicing/attention": self.attention,
+            "slicing/layer_types": list(sliced.config.layer_types),
+            "slicing/num_params": self.num_params,
+            "slicing/source_num_params": count_parameters(source),
+        }
         logger.log_hyperparameters(info)
         log.info("layer_slicing: kept source layers %s of %d: %d parameters", layers, source_layers, self.num_params)
         del source
@@ -108,11 +122,3 @@ class LayerSlicing(Algorithm):
         run_info.update({"num_params": self.num_params, "slicing": {k.split("/", 1)[1]: v for k, v in info.items()}})
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(run_info, indent=2))
-
-
-@register_algorithm("layer_slicing")
-def build_layer_slicing(layers: Optional[list[int]] = None, mode: Optional[str] = None,
-                        num_layers: Optional[int] = None, copy_head: bool = True, attention: str = "keep",
-                        global_attn_every_n_layers: int = 2, run_dir: Optional[Path] = None) -> LayerSlicing:
-    return LayerSlicing(layers=layers, mode=mode, num_layers=num_layers, copy_head=copy_head, attention=attention,
-                        global_attn_every_n_layers=global_attn_every_n_layers, run_dir=run_dir)

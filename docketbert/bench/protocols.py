@@ -1,5 +1,6 @@
-"""Inference throughput of a ModernBERT encoder under the seed's protocols, shared by the `benchmark` callback and
-`python -m docketbert.bench`.
+"""The seed's inference protocols and what every benchmark variant shares: entries, batches, timing, the model
+under test and the machine. Used by `python -m docketbert.bench` (docketbert/bench/command.py), the variants
+table (docketbert/bench/variants.py) and the `benchmark` callback.
 
 Seed GPU protocol: N entries (tokenized before timing), shuffled batches padded per batch to a multiple of 8 (as
 DataCollatorWithPadding), the encoder without head, bf16 autocast, inference mode, a sweep of batch sizes, the
@@ -7,7 +8,7 @@ best time; an OOM is recorded and the batch size skipped. Seed CPU protocol: the
 eager attention, fp32. Batches are collated before the clock starts; the host-to-device copy, the forwards and a
 final synchronize are timed, after one warm-up batch per batch size.
 
-VARIANTS maps a name to a function; the fast paths of later issues add entries there.
+End to end (`end_to_end.py`), the same protocols start from the texts: tokenization is timed too.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import os
 import platform
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +29,7 @@ from transformers import ModernBertConfig, ModernBertModel
 
 from docketbert.core import cpu_memory
 from docketbert.core.batching import pad_rows
+from docketbert.core.device import synchronize
 
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 # The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
@@ -34,6 +37,7 @@ LENGTH_MEDIAN, LENGTH_MEAN, LENGTH_MAX = 49.0, 67.9, 768
 
 
 # ---- entries --------------------------------------------------------------------------------------------------
+
 
 def synthetic_lengths(n: int, seed: int = 0) -> np.ndarray:
     """Lognormal lengths fitted to the seed's corpus (median 49, mean 67.9 -> p99 ~320), clipped to [3, 768]."""
@@ -57,8 +61,7 @@ def synthetic_entries(n: int, config: ModernBertConfig, seed: int = 0) -> list[n
     return entries
 
 
-def mds_entries(path: str, split: str, n: int, local: Optional[str] = None, max_len: int = LENGTH_MAX
-                ) -> list[np.ndarray]:
+def mds_entries(path: str, split: str, n: int, local: str | None = None, max_len: int = LENGTH_MAX) -> list[np.ndarray]:
     """The first `n` entries of an MDS split (`input_ids`), repeated when the split is smaller, cut to `max_len`."""
     from docketbert.data.mds import open_split
 
@@ -70,15 +73,31 @@ def mds_entries(path: str, split: str, n: int, local: Optional[str] = None, max_
     return [rows[i % available] for i in range(n)]
 
 
+def read_texts(path: str, n: int) -> list[str]:
+    """The first `n` entries of a text file (jsonl/csv/txt; repeated from the start when it holds fewer)."""
+    from docketbert.data.readers import iter_rows
+
+    texts = []
+    for row in iter_rows(path, docket_column=None):
+        texts.append(row.text or "")
+        if len(texts) == n:
+            break
+    if not texts:
+        raise ValueError(f"{path} holds no entries")
+    return [texts[i % len(texts)] for i in range(n)]
+
+
 # ---- batches and timing -----------------------------------------------------------------------------------------
+
 
 def collate(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad to the batch's longest row rounded up to `multiple` (DataCollatorWithPadding(pad_to_multiple_of=8))."""
     return pad_rows(rows, pad_id, multiple)
 
 
-def make_batches(entries: Sequence[np.ndarray], batch_size: int, pad_id: int, order: str, seed: int = 0
-                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def make_batches(
+    entries: Sequence[np.ndarray], batch_size: int, pad_id: int, order: str, seed: int = 0
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """`shuffled` (the seed's DataLoader(shuffle=True)) or `sorted` (by length, batches then shuffled)."""
     index = list(range(len(entries)))
     if order == "shuffled":
@@ -87,20 +106,21 @@ def make_batches(entries: Sequence[np.ndarray], batch_size: int, pad_id: int, or
         index.sort(key=lambda i: len(entries[i]))
     else:
         raise ValueError(f"unknown batch order {order!r}")
-    batches = [collate([entries[i] for i in index[s: s + batch_size]], pad_id)
-               for s in range(0, len(index), batch_size)]
+    batches = [
+        collate([entries[i] for i in index[s : s + batch_size]], pad_id) for s in range(0, len(index), batch_size)
+    ]
     if order == "sorted":
         random.Random(seed).shuffle(batches)
     return batches
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_batches(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
-                 bf16: bool, deadline: Optional[float] = None) -> Optional[float]:
+def time_batches(
+    model: torch.nn.Module,
+    batches: list[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    bf16: bool,
+    deadline: float | None = None,
+) -> float | None:
     """Seconds for one pass over `batches` (after a warm-up batch); None when `deadline` (time.perf_counter) passed."""
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     with torch.inference_mode(), autocast:
@@ -117,8 +137,16 @@ def time_batches(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch
         return time.perf_counter() - start
 
 
-def sweep(model: torch.nn.Module, entries: Sequence[np.ndarray], batch_sizes: Sequence[int], pad_id: int,
-          order: str, device: torch.device, bf16: bool, budget_s: Optional[float] = None) -> dict[str, Any]:
+def sweep(
+    model: torch.nn.Module,
+    entries: Sequence[np.ndarray],
+    batch_sizes: Sequence[int],
+    pad_id: int,
+    order: str,
+    device: torch.device,
+    bf16: bool,
+    budget_s: float | None = None,
+) -> dict[str, Any]:
     """Time each batch size; an OOM (torch.OutOfMemoryError) is recorded and skipped, as is a batch size started
     after `budget_s` seconds of the sweep or cut off by it. The best time is over the sizes that finished."""
     started = time.perf_counter()
@@ -146,17 +174,29 @@ def sweep(model: torch.nn.Module, entries: Sequence[np.ndarray], batch_sizes: Se
         results[str(batch_size)] = {"status": "ok", "seconds": round(seconds, 4), "padded_tokens": padded}
     done = {int(bs): r for bs, r in results.items() if r["status"] == "ok"}
     real = int(sum(len(e) for e in entries))
-    out: dict[str, Any] = {"order": order, "entries": len(entries), "real_tokens": real, "batch_sizes": results,
-                           "seconds": None, "best_batch_size": None, "entries_per_s": None}
+    out: dict[str, Any] = {
+        "order": order,
+        "entries": len(entries),
+        "real_tokens": real,
+        "batch_sizes": results,
+        "seconds": None,
+        "best_batch_size": None,
+        "entries_per_s": None,
+    }
     if done:
         best = min(done, key=lambda bs: done[bs]["seconds"])
         seconds = done[best]["seconds"]
-        out.update(seconds=seconds, best_batch_size=best, entries_per_s=round(len(entries) / seconds, 2),
-                   padding_fraction=round(1 - real / done[best]["padded_tokens"], 4))
+        out.update(
+            seconds=seconds,
+            best_batch_size=best,
+            entries_per_s=round(len(entries) / seconds, 2),
+            padding_fraction=round(1 - real / done[best]["padded_tokens"], 4),
+        )
     return out
 
 
 # ---- models and variants ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class EncoderSource:
@@ -164,8 +204,8 @@ class EncoderSource:
     weights, seeded). `encoder(attn)` builds a fresh encoder (no head) with the given attention implementation."""
 
     config: ModernBertConfig
-    path: Optional[str] = None
-    state_dict: Optional[dict[str, torch.Tensor]] = None
+    path: str | None = None
+    state_dict: dict[str, torch.Tensor] | None = None
     name: str = ""
 
     def encoder(self, attn: str, device: torch.device) -> torch.nn.Module:
@@ -187,56 +227,14 @@ class EncoderSource:
 class Settings:
     device: torch.device
     batch_sizes: Sequence[int]
-    budget_s: Optional[float] = None
+    budget_s: float | None = None
     # The attention the seed's GPU protocol used (flash_attention_2 where installed, else sdpa).
     gpu_attn: str = "sdpa"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def seed_protocol(source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
-    """The seed's protocol: shuffled batches; GPU bf16 autocast + the best attention, CPU fp32 + eager."""
-    on_gpu = s.device.type == "cuda"
-    attn = s.gpu_attn if on_gpu else "eager"
-    result = sweep(source.encoder(attn, s.device), entries, s.batch_sizes, source.config.pad_token_id, "shuffled",
-                   s.device, bf16=on_gpu, budget_s=s.budget_s)
-    return {"label": "seed protocol (shuffled, padded per batch)", "attn_implementation": attn,
-            "dtype": "bf16 autocast" if on_gpu else "fp32", **result}
-
-
-def sorted_sdpa(source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
-    """The project's current faster path: length-sorted batches (little padding), sdpa attention."""
-    on_gpu = s.device.type == "cuda"
-    result = sweep(source.encoder("sdpa", s.device), entries, s.batch_sizes, source.config.pad_token_id, "sorted",
-                   s.device, bf16=on_gpu, budget_s=s.budget_s)
-    return {"label": "length-sorted batches, sdpa", "attn_implementation": "sdpa",
-            "dtype": "bf16 autocast" if on_gpu else "fp32", **result}
-
-
-Variant = Callable[[EncoderSource, Sequence[np.ndarray], Settings], dict[str, Any]]
-VARIANTS: dict[str, Variant] = {"seed": seed_protocol, "sorted": sorted_sdpa}
-from docketbert.bench.end_to_end import FAST_VARIANTS  # noqa: E402 - the fast path (issue 6)
-
-VARIANTS.update(FAST_VARIANTS)
-
-
-def run_variants(source: EncoderSource, entries: Sequence[np.ndarray], names: Sequence[str],
-                 settings: dict[str, Settings]) -> dict[str, dict[str, Any]]:
-    """Run the named variants (settings per variant name, or under "default"); `speedup` is over "seed"."""
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown benchmark variant(s) {unknown} (known: {', '.join(VARIANTS)})")
-    results = {}
-    for name in names:
-        results[name] = VARIANTS[name](source, entries, settings.get(name, settings["default"]))
-        if settings.get(name, settings["default"]).device.type == "cuda":
-            torch.cuda.empty_cache()
-    base = results.get("seed", {}).get("seconds")
-    for result in results.values():
-        result["speedup"] = round(base / result["seconds"], 3) if base and result.get("seconds") else None
-    return results
-
-
 # ---- the machine ---------------------------------------------------------------------------------------------
+
 
 def cpu_model() -> str:
     try:
@@ -251,8 +249,15 @@ def cpu_model() -> str:
 
 def machine_info() -> dict[str, Any]:
     gpu = torch.cuda.is_available()
-    return {"gpu_name": torch.cuda.get_device_name() if gpu else None,
-            "gpu_count": torch.cuda.device_count() if gpu else 0,
-            "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "torch_threads": torch.get_num_threads(),
-            "torch": str(torch.__version__), "transformers": transformers.__version__,
-            "cuda": torch.version.cuda, "python": platform.python_version(), "malloc_tuned": cpu_memory.tuned()}
+    return {
+        "gpu_name": torch.cuda.get_device_name() if gpu else None,
+        "gpu_count": torch.cuda.device_count() if gpu else 0,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": str(torch.__version__),
+        "transformers": transformers.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "malloc_tuned": cpu_memory.tuned(),
+    }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def best_seconds(variants: dict[str, Callable[[], Any]], reps: int) -> dict[str, float]:

@@ -1,5 +1,6 @@
-"""`callbacks: {benchmark: {...}}`: at the end of fit, time the trained encoder with the seed's inference protocols
-and write `<run_dir>/bench.json` (see docketbert/inference_bench.py for the protocols).
+"""`callbacks: {benchmark: {...}}`: at the end of fit, time the trained encoder with the inference benchmark's
+variants (pre-tokenized; names and protocols of docketbert/bench/variants.py, default: the seed protocol only) and
+write `<run_dir>/bench.json`.
 
 It benchmarks the in-memory model (a copy of its encoder, so the export and the metrics are untouched) on the
 entries of the eval split, on rank 0 only. In a multi-GPU run the other ranks do not wait for it; keep it short
@@ -11,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +23,8 @@ from composer.loggers import Logger
 from composer.utils import dist
 
 from docketbert.bench import protocols as ib
+from docketbert.bench.variants import VARIANTS, run_variants
+from docketbert.model.modernbert import encoder_of
 from docketbert.registry import register_callback
 
 log = logging.getLogger(__name__)
@@ -46,32 +50,51 @@ def split_entries(state: State, cfg: Any, n: int) -> tuple[list[np.ndarray], dic
     return entries, {"path": str(cfg.data.path), "split": split, "split_entries": int(dataset.num_samples)}
 
 
+@register_callback("benchmark")
 class Benchmark(Callback):
-    def __init__(self, run_dir: Path, cfg: Any = None, gpu_entries: int = 100_000,
-                 gpu_batch_sizes: Sequence[int] = ib.GPU_BATCH_SIZES, cpu_entries: int = 200, cpu_batch_size: int = 32,
-                 cpu: bool = True, gpu: bool = True, variants: Sequence[str] = ("seed",),
-                 gpu_budget_s: Optional[float] = None):
-        unknown = [v for v in variants if v not in ib.VARIANTS]
+    """`callbacks: {benchmark: {...}}`; `enabled: false` keeps the options in the YAML and measures nothing."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        cfg: Any = None,
+        enabled: bool = True,
+        gpu_entries: int = 100_000,
+        gpu_batch_sizes: Sequence[int] = ib.GPU_BATCH_SIZES,
+        cpu_entries: int = 200,
+        cpu_batch_size: int = 32,
+        cpu: bool = True,
+        gpu: bool = True,
+        variants: Sequence[str] = ("seed",),
+        gpu_budget_s: float | None = None,
+    ):
+        unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
-            raise ValueError(f"callbacks.benchmark.variants: unknown {unknown} (known: {', '.join(ib.VARIANTS)})")
+            raise ValueError(f"callbacks.benchmark.variants: unknown {unknown} (known: {', '.join(VARIANTS)})")
         self.run_dir, self.cfg = Path(run_dir), cfg
         self.gpu_entries, self.gpu_batch_sizes = int(gpu_entries), [int(b) for b in gpu_batch_sizes]
         self.cpu_entries, self.cpu_batch_size = int(cpu_entries), int(cpu_batch_size)
         self.cpu, self.gpu, self.variants, self.gpu_budget_s = cpu, gpu, list(variants), gpu_budget_s
+        self.enabled = bool(enabled)
 
     def fit_end(self, state: State, logger: Logger) -> None:
-        if dist.get_global_rank() != 0:
+        if not self.enabled or dist.get_global_rank() != 0:
             return
         composer_model = state.model.module if hasattr(state.model, "module") else state.model
         hf_model = composer_model.model
-        encoder = hf_model.model  # ModernBertModel: no head, as AutoModel loads it
-        source = ib.EncoderSource(config=hf_model.config, name=str(self.run_dir.name),
-                                  state_dict={k: v.detach().to("cpu", copy=True)
-                                              for k, v in encoder.state_dict().items()})
+        encoder = encoder_of(hf_model)  # ModernBertModel: no head, as AutoModel loads it
+        source = ib.EncoderSource(
+            config=hf_model.config,
+            name=str(self.run_dir.name),
+            state_dict={k: v.detach().to("cpu", copy=True) for k, v in encoder.state_dict().items()},
+        )
         report: dict[str, Any] = {
-            "run_name": self.run_dir.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "machine": ib.machine_info(), "attn_implementation": hf_model.config._attn_implementation,
-            "num_params_encoder": sum(p.numel() for p in encoder.parameters()), "variants": self.variants,
+            "run_name": self.run_dir.name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "machine": ib.machine_info(),
+            "attn_implementation": hf_model.config._attn_implementation,
+            "num_params_encoder": sum(p.numel() for p in encoder.parameters()),
+            "variants": self.variants,
             "source": "the in-memory model at FIT_END (encoder only)",
         }
         report["gpu"] = self._gpu(state, source)
@@ -82,8 +105,12 @@ class Benchmark(Callback):
             report[f"{part}_entries"] = report[part].get("entries")
         (self.run_dir / "bench.json").write_text(json.dumps(report, indent=2))
         logger.log_metrics(self._metrics(report))
-        log.info("benchmark written to %s (gpu %s s, cpu %s s)", self.run_dir / "bench.json",
-                 report["gpu_seconds"], report["cpu_seconds"])
+        log.info(
+            "benchmark written to %s (gpu %s s, cpu %s s)",
+            self.run_dir / "bench.json",
+            report["gpu_seconds"],
+            report["cpu_seconds"],
+        )
 
     def _gpu(self, state: State, source: ib.EncoderSource) -> dict[str, Any]:
         if not self.gpu:
@@ -91,9 +118,8 @@ class Benchmark(Callback):
         if not torch.cuda.is_available():
             return {"skipped": "no GPU on this machine"}
         entries, data = split_entries(state, self.cfg, self.gpu_entries)
-        settings = ib.Settings(torch.device("cuda"), self.gpu_batch_sizes, self.gpu_budget_s,
-                               gpu_attn=self._gpu_attn())
-        results = ib.run_variants(source, entries, self.variants, {"default": settings})
+        settings = ib.Settings(torch.device("cuda"), self.gpu_batch_sizes, self.gpu_budget_s, gpu_attn=self._gpu_attn())
+        results = run_variants(source, entries, self.variants, {"default": settings})
         return {"entries": len(entries), "data": data, "batch_sizes": self.gpu_batch_sizes, "results": results}
 
     def _cpu(self, state: State, source: ib.EncoderSource) -> dict[str, Any]:
@@ -101,7 +127,7 @@ class Benchmark(Callback):
             return {"skipped": "disabled (callbacks.benchmark.cpu=false)"}
         entries, data = split_entries(state, self.cfg, self.cpu_entries)
         settings = ib.Settings(torch.device("cpu"), [self.cpu_batch_size])
-        results = ib.run_variants(source, entries, self.variants, {"default": settings})
+        results = run_variants(source, entries, self.variants, {"default": settings})
         return {"entries": len(entries), "data": data, "batch_sizes": [self.cpu_batch_size], "results": results}
 
     def _gpu_attn(self) -> str:
@@ -117,18 +143,7 @@ class Benchmark(Callback):
                 if result.get("seconds") is not None:
                     metrics[f"bench/{part}/{name}/seconds"] = float(result["seconds"])
                     metrics[f"bench/{part}/{name}/entries_per_s"] = float(result["entries_per_s"])
-                for bs, r in result["batch_sizes"].items():
+                for bs, r in result.get("batch_sizes", {}).items():  # the protocol variants' sweeps
                     if r["status"] == "ok":
                         metrics[f"bench/{part}/{name}/bs{bs}_seconds"] = float(r["seconds"])
         return metrics
-
-
-@register_callback("benchmark")
-def build_benchmark(run_dir: Path, cfg: Any, enabled: bool = True, gpu_entries: int = 100_000,
-                    gpu_batch_sizes: Sequence[int] = ib.GPU_BATCH_SIZES, cpu_entries: int = 200,
-                    cpu_batch_size: int = 32, cpu: bool = True, gpu: bool = True, variants: Sequence[str] = ("seed",),
-                    gpu_budget_s: Optional[float] = None) -> Callback:
-    if not enabled:
-        return Callback()  # a no-op: the YAML keeps its options, nothing runs
-    return Benchmark(run_dir, cfg, gpu_entries, gpu_batch_sizes, cpu_entries, cpu_batch_size, cpu, gpu, variants,
-                     gpu_budget_s)

@@ -21,8 +21,14 @@ def final_metrics(state: State) -> dict[str, Any]:
     if "LanguageCrossEntropy" in state.eval_metric_values:
         metrics["eval_loss"] = float(state.eval_metric_values["LanguageCrossEntropy"])
     timestamp = state.timestamp
-    metrics.update({"batches": int(timestamp.batch), "samples": int(timestamp.sample), "tokens": int(timestamp.token),
-                    "epochs": int(timestamp.epoch)})
+    metrics.update(
+        {
+            "batches": int(timestamp.batch),
+            "samples": int(timestamp.sample),
+            "tokens": int(timestamp.token),
+            "epochs": int(timestamp.epoch),
+        }
+    )
     return metrics
 
 

@@ -2,12 +2,10 @@
 
 CPU inference allocates and frees the same large tensors (attention scores, activations: 1-40 MB) in every batch.
 With glibc's defaults such blocks are mapped fresh for each call (above the mmap threshold) or handed back to the
-kernel when freed (above the trim threshold), so every batch pays page faults on memory it just released: on the
-2-core CPU the seed protocol over 200 entries through scratch-7M took 1.8x as long for that alone; the unpadded
-fast path, with smaller temporaries, gained less (BENCHMARKS.md). Raising both
-thresholds keeps the blocks in the heap: the process holds on to its peak memory instead, which an inference
-process reuses anyway. Other allocators (jemalloc, tcmalloc via LD_PRELOAD) do the same by design; on systems
-without glibc this is a no-op. DOCKETBERT_MALLOC_TUNING=0 turns it off.
+kernel when freed (above the trim threshold), so every batch pays page faults on memory it just released (the cost
+is in BENCHMARKS.md). Raising both thresholds keeps the blocks in the heap: the process holds on to its peak memory
+instead, which an inference process reuses anyway. Other allocators (jemalloc, tcmalloc via LD_PRELOAD) do the same
+by design; on systems without glibc this is a no-op. DOCKETBERT_MALLOC_TUNING=0 turns it off.
 """
 
 from __future__ import annotations

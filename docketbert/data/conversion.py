@@ -7,7 +7,7 @@ Inputs (several per call; format from the extension, .gz/.bz2/.xz allowed, or --
     docket_id, case, docket).
   * plain text, one entry per line (no docket: every entry is its own docket).
 
-Pipeline: clean (docketbert.text.clean_text) -> drop empty -> exact dedup on normalize_for_dedup(text)
+Pipeline: clean (docketbert.core.text.clean_text) -> drop empty -> exact dedup on normalize_for_dedup(text)
 (64-bit blake2b, first occurrence wins) -> split by a hash of the docket id (a docket is wholly train or
 wholly eval) -> cap at --max-chars characters -> tokenize as [CLS] ... [SEP], truncated to --max-seq-len
 -> MDS shards (zstd) with columns input_ids (ndarray:uint16, or uint32 for tokenizers over 65536 tokens),
@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
+from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.dedup import HashSet64, hash64
 from docketbert.data.readers import FORMATS, InputError, Row, detect_format, iter_rows
-from docketbert.core.text import clean_text, normalize_for_dedup
 
 SPLITS = ("train", "eval")
 MANIFEST_VERSION = 1
@@ -64,47 +64,88 @@ def eval_side(docket: str, eval_fraction: float) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="to_mds.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="to_mds.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     io = p.add_argument_group("inputs and outputs")
-    io.add_argument("--input", nargs="+", required=True, metavar="FILE",
-                    help="input files, read in the order given (.csv/.jsonl/.txt, optionally .gz/.bz2/.xz)")
+    io.add_argument(
+        "--input",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="input files, read in the order given (.csv/.jsonl/.txt, optionally .gz/.bz2/.xz)",
+    )
     io.add_argument("--output", required=True, help="output directory (see 'Output layout' above)")
     io.add_argument("--format", choices=FORMATS, help="format of every input (default: from each extension)")
-    io.add_argument("--overwrite", action="store_true",
-                    help="delete this tool's earlier output in --output and start over")
+    io.add_argument(
+        "--overwrite", action="store_true", help="delete this tool's earlier output in --output and start over"
+    )
     io.add_argument("--no-progress", action="store_true", help="no progress bar (over input bytes)")
     cols = p.add_argument_group("input fields")
-    cols.add_argument("--text-column", default="description", help="CSV column with the entry text (default: description)")
-    cols.add_argument("--docket-column", default="docket_id",
-                      help="CSV column with the docket id (default: docket_id); '' for none (each entry its own docket)")
-    cols.add_argument("--no-csv-escape", dest="csv_escape", action="store_false",
-                      help='CSV quotes are only doubled (""); by default a backslash also escapes the next '
-                           "character (\\\" and \\\\), as in CourtListener's PostgreSQL COPY ... ESCAPE '\\' output "
-                           "(Python's csv applies it in unquoted fields too: a field ending in a backslash "
-                           "then eats the delimiter and the row is counted as malformed)")
+    cols.add_argument(
+        "--text-column", default="description", help="CSV column with the entry text (default: description)"
+    )
+    cols.add_argument(
+        "--docket-column",
+        default="docket_id",
+        help="CSV column with the docket id (default: docket_id); '' for none (each entry its own docket)",
+    )
+    cols.add_argument(
+        "--no-csv-escape",
+        dest="csv_escape",
+        action="store_false",
+        help='CSV quotes are only doubled (""); by default a backslash also escapes the next '
+        "character (\\\" and \\\\), as in CourtListener's PostgreSQL COPY ... ESCAPE '\\' output "
+        "(Python's csv applies it in unquoted fields too: a field ending in a backslash "
+        "then eats the delimiter and the row is counted as malformed)",
+    )
     cols.add_argument("--text-key", default="text", help="JSONL key with the entry text (default: text)")
-    cols.add_argument("--docket-key", default=None,
-                      help="JSONL key with the docket id (default: first present of docket_id, case, docket)")
+    cols.add_argument(
+        "--docket-key",
+        default=None,
+        help="JSONL key with the docket id (default: first present of docket_id, case, docket)",
+    )
     tok = p.add_argument_group("tokenization")
-    tok.add_argument("--tokenizer", default="answerdotai/ModernBERT-base",
-                     help="HF hub name (needs a network) or local tokenizer directory "
-                          "(default: answerdotai/ModernBERT-base)")
-    tok.add_argument("--max-seq-len", type=int, default=768,
-                     help="tokens per entry, [CLS] and [SEP] included; longer entries are truncated (default 768)")
-    tok.add_argument("--max-chars", type=int, default=20000,
-                     help="characters kept per entry before tokenizing, so a giant entry cannot stall a "
-                          "worker (default 20000)")
-    tok.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
-                     help="tokenizer processes; 1 tokenizes in the main process (default min(cpus, 8))")
+    tok.add_argument(
+        "--tokenizer",
+        default="answerdotai/ModernBERT-base",
+        help="HF hub name (needs a network) or local tokenizer directory (default: answerdotai/ModernBERT-base)",
+    )
+    tok.add_argument(
+        "--max-seq-len",
+        type=int,
+        default=768,
+        help="tokens per entry, [CLS] and [SEP] included; longer entries are truncated (default 768)",
+    )
+    tok.add_argument(
+        "--max-chars",
+        type=int,
+        default=20000,
+        help="characters kept per entry before tokenizing, so a giant entry cannot stall a worker (default 20000)",
+    )
+    tok.add_argument(
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 8),
+        help="tokenizer processes; 1 tokenizes in the main process (default min(cpus, 8))",
+    )
     split = p.add_argument_group("train/eval split (by docket)").add_mutually_exclusive_group()
-    split.add_argument("--eval-fraction", type=float, default=None,
-                       help="fraction of dockets (by a hash of the docket id) that go to eval (default 0.015)")
-    split.add_argument("--eval-size", type=int, default=None,
-                       help="about this many eval entries: a first pass counts the input rows R and the eval "
-                            "fraction becomes N/R (fewer entries end up in eval when rows are dropped)")
-    p.add_argument("--rows-per-part", type=int, default=1_000_000,
-                   help="input rows per resumable part (default 1000000)")
+    split.add_argument(
+        "--eval-fraction",
+        type=float,
+        default=None,
+        help="fraction of dockets (by a hash of the docket id) that go to eval (default 0.015)",
+    )
+    split.add_argument(
+        "--eval-size",
+        type=int,
+        default=None,
+        help="about this many eval entries: a first pass counts the input rows R and the eval "
+        "fraction becomes N/R (fewer entries end up in eval when rows are dropped)",
+    )
+    p.add_argument(
+        "--rows-per-part", type=int, default=1_000_000, help="input rows per resumable part (default 1000000)"
+    )
     args = p.parse_args(argv)
     if args.eval_fraction is None and args.eval_size is None:
         args.eval_fraction = 0.015
@@ -135,9 +176,22 @@ def _manifest(args: argparse.Namespace, inputs: list[tuple[Path, str]]) -> dict:
     return {
         "version": MANIFEST_VERSION,
         "inputs": [{"path": str(p), "format": fmt, "size": p.stat().st_size} for p, fmt in inputs],
-        "options": {k: getattr(args, k) for k in (
-            "text_column", "docket_column", "csv_escape", "text_key", "docket_key", "tokenizer", "max_seq_len",
-            "max_chars", "eval_fraction", "eval_size", "rows_per_part")},
+        "options": {
+            k: getattr(args, k)
+            for k in (
+                "text_column",
+                "docket_column",
+                "csv_escape",
+                "text_key",
+                "docket_key",
+                "tokenizer",
+                "max_seq_len",
+                "max_chars",
+                "eval_fraction",
+                "eval_size",
+                "rows_per_part",
+            )
+        },
     }
 
 
@@ -170,7 +224,7 @@ def _finished_parts(out: Path) -> int:
 class PartWriter:
     """Cleans, dedups, splits, tokenizes and writes the rows of one part into OUT/.tmp/part-K."""
 
-    def __init__(self, out: Path, k: int, ctx: "Context"):
+    def __init__(self, out: Path, k: int, ctx: Context):
         from streaming import MDSWriter
 
         self.out, self.k, self.ctx = out, k, ctx
@@ -208,8 +262,9 @@ class PartWriter:
         counts["dropped_duplicate"] += int(len(texts) - new.sum())
         self.new_entry_keys.append(keys[new])
         batch_texts, batch_dockets, batch_eval = [], [], []
-        for text, docket, key in zip((t for t, n in zip(texts, new) if n),
-                                     (d for d, n in zip(dockets, new) if n), keys[new]):
+        for text, docket, key in zip(
+            (t for t, n in zip(texts, new) if n), (d for d, n in zip(dockets, new) if n), keys[new]
+        ):
             if docket is None:
                 counts["entries_without_docket"] += 1
                 docket = f"entry:{int(key):016x}"  # a stand-in: the entry is its own docket
@@ -237,7 +292,7 @@ class PartWriter:
         for i, (docket, is_eval) in enumerate(zip(dockets, evals)):
             split = SPLITS[is_eval]
             n = int(lengths[i])
-            self.writers[split].write({"input_ids": ids[offsets[i]:offsets[i + 1]], "length": n, "docket": docket})
+            self.writers[split].write({"input_ids": ids[offsets[i] : offsets[i + 1]], "length": n, "docket": docket})
             self.hist[split][n] += 1
         for split, flag in (("train", False), ("eval", True)):
             chosen = [d for d, e in zip(dockets, evals) if e == flag]
@@ -252,12 +307,20 @@ class PartWriter:
         for w in self.writers.values():
             w.finish()
         cat = lambda arrays: np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)  # noqa: E731
-        np.savez(self.tmp / "hashes.npz", entries=cat(self.new_entry_keys),
-                 **{f"{s}_dockets": cat(self.new_docket_keys[s]) for s in SPLITS})
-        _write_json(self.tmp / "stats.json", {
-            "rows": n_rows, "rows_per_input": {str(k): v for k, v in sorted(self.rows_per_input.items())},
-            "counts": dict(self.counts), "length_hist": {s: self.hist[s].tolist() for s in SPLITS},
-        })
+        np.savez(
+            self.tmp / "hashes.npz",
+            entries=cat(self.new_entry_keys),
+            **{f"{s}_dockets": cat(self.new_docket_keys[s]) for s in SPLITS},
+        )
+        _write_json(
+            self.tmp / "stats.json",
+            {
+                "rows": n_rows,
+                "rows_per_input": {str(k): v for k, v in sorted(self.rows_per_input.items())},
+                "counts": dict(self.counts),
+                "length_hist": {s: self.hist[s].tolist() for s in SPLITS},
+            },
+        )
         name = _part_name(self.k)
         for s in SPLITS:
             (self.out / s).mkdir(exist_ok=True)
@@ -270,7 +333,7 @@ class Context:
     """What every part needs: settings, the tokenizer, the worker pool and the dedup/docket hash sets."""
 
     def __init__(self, args: argparse.Namespace, tokenizer_json: str, dtype: str, eval_fraction: float):
-        from docketbert.data.shard_encoding import Encoder, encode_in_worker, init_worker
+        from docketbert.data.shard_encoding import ShardEncoder, encode_in_worker, init_worker
 
         self.max_seq_len, self.max_chars, self.workers = args.max_seq_len, args.max_chars, args.workers
         self.dtype, self.eval_fraction = dtype, eval_fraction
@@ -279,13 +342,14 @@ class Context:
         self.pool = self.encoder = None
         self.encode_fn = encode_in_worker
         if args.workers == 1:
-            self.encoder = Encoder(tokenizer_json, args.max_seq_len, dtype)
+            self.encoder = ShardEncoder(tokenizer_json, args.max_seq_len, dtype)
         else:
             import multiprocessing as mp
 
             # spawn, not fork: the parent's tokenizers thread pool does not survive a fork.
             self.pool = mp.get_context("spawn").Pool(
-                args.workers, initializer=init_worker, initargs=(tokenizer_json, args.max_seq_len, dtype))
+                args.workers, initializer=init_worker, initargs=(tokenizer_json, args.max_seq_len, dtype)
+            )
 
     def restore(self, part_dir: Path) -> None:
         with np.load(part_dir / "hashes.npz") as h:
@@ -301,9 +365,16 @@ class Context:
 
 def _stream(inputs: list[tuple[Path, str]], args: argparse.Namespace, progress) -> Iterator[tuple[int, Row]]:
     for i, (path, fmt) in enumerate(inputs):
-        for row in iter_rows(path, fmt, text_column=args.text_column, docket_column=args.docket_column or None,
-                             text_key=args.text_key, docket_key=args.docket_key, csv_escape=args.csv_escape,
-                             progress=progress):
+        for row in iter_rows(
+            path,
+            fmt,
+            text_column=args.text_column,
+            docket_column=args.docket_column or None,
+            text_key=args.text_key,
+            docket_key=args.docket_key,
+            csv_escape=args.csv_escape,
+            progress=progress,
+        ):
             yield i, row
 
 
@@ -339,11 +410,14 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
         rows_per_input.update({int(i): n for i, n in part["rows_per_input"].items()})
         for s in SPLITS:
             hist[s] += np.asarray(part["length_hist"][s], dtype=np.int64)
-    dropped = {r: counts[f"dropped_{r}"] for r in ("empty", "malformed_csv_row", "invalid_json", "missing_text",
-                                                   "duplicate")}
+    dropped = {
+        r: counts[f"dropped_{r}"] for r in ("empty", "malformed_csv_row", "invalid_json", "missing_text", "duplicate")
+    }
     lengths = np.arange(args.max_seq_len + 1)
     return {
-        "inputs": [{"path": str(p), "format": fmt, "rows_read": rows_per_input[i]} for i, (p, fmt) in enumerate(inputs)],
+        "inputs": [
+            {"path": str(p), "format": fmt, "rows_read": rows_per_input[i]} for i, (p, fmt) in enumerate(inputs)
+        ],
         "rows_read": sum(rows_per_input.values()),
         "entries": int(sum(h.sum() for h in hist.values())),
         "dropped": dropped,
@@ -352,25 +426,40 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
         "nul_rows": counts["nul_rows"],
         "entries_without_docket": counts["entries_without_docket"],
         "truncated": {"chars": counts["truncated_chars"], "tokens": counts["truncated_tokens"]},
-        "splits": {s: {"entries": int(hist[s].sum()), "tokens": int(lengths @ hist[s]),
-                       "dockets": len(ctx.dockets[s]), "length": _percentiles(hist[s])} for s in SPLITS},
-        "tokenizer": tok_name_vocab[0], "vocab_size": tok_name_vocab[1], "id_dtype": ctx.dtype,
-        "max_seq_len": args.max_seq_len, "max_chars": args.max_chars, "eval_fraction": ctx.eval_fraction,
-        "eval_size": args.eval_size, "rows_per_part": args.rows_per_part, "parts": n_parts,
+        "splits": {
+            s: {
+                "entries": int(hist[s].sum()),
+                "tokens": int(lengths @ hist[s]),
+                "dockets": len(ctx.dockets[s]),
+                "length": _percentiles(hist[s]),
+            }
+            for s in SPLITS
+        },
+        "tokenizer": tok_name_vocab[0],
+        "vocab_size": tok_name_vocab[1],
+        "id_dtype": ctx.dtype,
+        "max_seq_len": args.max_seq_len,
+        "max_chars": args.max_chars,
+        "eval_fraction": ctx.eval_fraction,
+        "eval_size": args.eval_size,
+        "rows_per_part": args.rows_per_part,
+        "parts": n_parts,
     }
 
 
 def _summary(stats: dict, seconds: float, processing: float) -> str:
     tr, ev = stats["splits"]["train"], stats["splits"]["eval"]
-    return (f"{stats['rows_read']:,} rows -> {stats['entries']:,} entries in {seconds:.1f}s (this run's rows: "
-            f"{processing:.1f}s after start-up, {stats['rows_read'] / max(processing, 1e-9):,.0f} rows/s); "
-            f"dropped {stats['dropped']}\n"
-            f"train: {tr['entries']:,} entries, {tr['tokens']:,} tokens, {tr['dockets']:,} dockets, "
-            f"length {tr['length']}\n"
-            f"eval:  {ev['entries']:,} entries, {ev['tokens']:,} tokens, {ev['dockets']:,} dockets, "
-            f"length {ev['length']}\n"
-            f"invalid UTF-8 rows {stats['invalid_utf8_rows']}, NUL rows {stats['nul_rows']}, truncated "
-            f"{stats['truncated']}, entries without docket {stats['entries_without_docket']}")
+    return (
+        f"{stats['rows_read']:,} rows -> {stats['entries']:,} entries in {seconds:.1f}s (this run's rows: "
+        f"{processing:.1f}s after start-up, {stats['rows_read'] / max(processing, 1e-9):,.0f} rows/s); "
+        f"dropped {stats['dropped']}\n"
+        f"train: {tr['entries']:,} entries, {tr['tokens']:,} tokens, {tr['dockets']:,} dockets, "
+        f"length {tr['length']}\n"
+        f"eval:  {ev['entries']:,} entries, {ev['tokens']:,} tokens, {ev['dockets']:,} dockets, "
+        f"length {ev['length']}\n"
+        f"invalid UTF-8 rows {stats['invalid_utf8_rows']}, NUL rows {stats['nul_rows']}, truncated "
+        f"{stats['truncated']}, entries without docket {stats['entries_without_docket']}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -390,8 +479,10 @@ def run(args: argparse.Namespace) -> int:
         _clear_output(out)
         old = None
     elif old is not None and {k: old.get(k) for k in ("version", "inputs", "options")} != manifest:
-        raise InputError(f"{out} holds the output of a run with other inputs or options (see "
-                         f"{out / 'manifest.json'}): pass --overwrite to replace it, or choose another --output")
+        raise InputError(
+            f"{out} holds the output of a run with other inputs or options (see "
+            f"{out / 'manifest.json'}): pass --overwrite to replace it, or choose another --output"
+        )
     elif old is None and out.exists() and any(out.iterdir()):
         raise InputError(f"{out} is not empty and not this tool's output: choose another --output")
     elif (out / "stats.json").exists():
@@ -421,8 +512,14 @@ def run(args: argparse.Namespace) -> int:
 
     started_rows = time.time()
 
-    bar = tqdm(total=sum(p.stat().st_size for p, _ in inputs), unit="B", unit_scale=True,
-               disable=args.no_progress, desc="input", dynamic_ncols=True)
+    bar = tqdm(
+        total=sum(p.stat().st_size for p, _ in inputs),
+        unit="B",
+        unit_scale=True,
+        disable=args.no_progress,
+        desc="input",
+        dynamic_ncols=True,
+    )
     ctx = Context(args, tokenizer.backend_tokenizer.to_str(), dtype, eval_fraction)
     try:
         stream = _stream(inputs, args, bar.update)
@@ -433,8 +530,9 @@ def run(args: argparse.Namespace) -> int:
                 n = sum(1 for _ in part_rows)
                 expected = json.loads((out / "parts" / _part_name(k) / "stats.json").read_text())["rows"]
                 if n != expected:
-                    raise InputError(f"part {k} had {expected} rows and now has {n}: the inputs changed; "
-                                     f"rerun with --overwrite")
+                    raise InputError(
+                        f"part {k} had {expected} rows and now has {n}: the inputs changed; rerun with --overwrite"
+                    )
                 ctx.restore(out / "parts" / _part_name(k))
                 k += 1
                 continue

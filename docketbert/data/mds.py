@@ -1,26 +1,26 @@
-"""Reading the MDS shards written by data_prep/to_mds.py, and batching them for masked-language modelling."""
+"""Opening one split of the MDS shards that data_prep/to_mds.py writes, local or streamed from a remote."""
 
 from __future__ import annotations
-import itertools
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
-import numpy as np
-import torch
-from torch.utils.data import DataLoader
-if TYPE_CHECKING:  # importing streaming takes ~8 s here: only `open_split` needs it, so inference and fine-tuning
-    from streaming import StreamingDataset  # import this module without it
-    from transformers import PreTrainedTokenizerBase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # streaming is slow to import: it is imported where a split is opened, not with this module
+    from streaming import StreamingDataset
 
 
 def is_remote(path: str) -> bool:
     return "://" in path
 
 
-def open_split(path: str, split: str, local: Optional[str] = None, batch_size: Optional[int] = None,
-               shuffle: bool = False, seed: int = 17) -> StreamingDataset:
+def open_split(
+    path: str,
+    split: str,
+    local: str | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 17,
+) -> StreamingDataset:
     """One split (a sub-folder) of an MDS dataset, local or streamed from a remote into the `local` cache.
 
     A plain filesystem path works as a remote too when `local` is given (it is then copied shard by shard)."""
@@ -34,6 +34,6 @@ def open_split(path: str, split: str, local: Optional[str] = None, batch_size: O
                 f"no MDS split at {Path(path) / split} (index.json missing): run data_prep/to_mds.py first"
             )
         return StreamingDataset(local=path, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed)
-    return StreamingDataset(remote=path, local=local, split=split, batch_size=batch_size, shuffle=shuffle,
-                            shuffle_seed=seed)
-
+    return StreamingDataset(
+        remote=path, local=local, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed
+    )

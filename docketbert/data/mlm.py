@@ -1,22 +1,30 @@
-"""Reading the MDS shards written by data_prep/to_mds.py, and batching them for masked-language modelling."""
+"""Masked-language-modelling batches of MDS samples: BERT masking, the collator, and the data loader."""
 
 from __future__ import annotations
-import itertools
+
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-if TYPE_CHECKING:  # importing streaming takes ~8 s here: only `open_split` needs it, so inference and fine-tuning
-    from streaming import StreamingDataset  # import this module without it
+
+from docketbert.core.batching import IGNORE_INDEX, pad_rows, truncate_entry
+
+if TYPE_CHECKING:  # streaming is slow to import: only the type is needed here
+    from streaming import StreamingDataset
     from transformers import PreTrainedTokenizerBase
 
 
-def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, probability: float, mask_id: int,
-                vocab_size: int, generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    input_ids: torch.Tensor,
+    maskable: torch.Tensor,
+    probability: float,
+    mask_id: int,
+    vocab_size: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT masking: pick `probability` of the maskable positions; of those, 80% become [MASK], 10% a random
     token, 10% stay. Returns (masked input ids, labels with IGNORE_INDEX at unpicked positions)."""
     probs = torch.where(maskable, probability, 0.0)
@@ -37,12 +45,14 @@ def labelled_positions(labels: torch.Tensor, multiple: int = 8) -> tuple[torch.T
     row-major order (boolean indexing's), then index 0 with label IGNORE_INDEX up to a multiple of `multiple`.
     Computed on the host by the collator, so the model gathers exactly these rows with a known count instead of
     `hidden[labels != IGNORE_INDEX]`, whose size the host must wait for on a GPU. The indices belong to this batch:
-    a batch cut into micro-batches needs them again per piece (`docketbert.packing.split_packed_batch`)."""
+    a batch cut into micro-batches needs them again per piece (`docketbert.data.packing.split_packed_batch`)."""
     flat = labels.flatten()
     positions = (flat != IGNORE_INDEX).nonzero().flatten()
     pad = -len(positions) % multiple
-    return (torch.cat([positions, positions.new_zeros(pad)]),
-            torch.cat([flat[positions], flat.new_full((pad,), IGNORE_INDEX)]))
+    return (
+        torch.cat([positions, positions.new_zeros(pad)]),
+        torch.cat([flat[positions], flat.new_full((pad,), IGNORE_INDEX)]),
+    )
 
 
 @dataclass
@@ -61,20 +71,28 @@ class MLMCollator:
     deterministic: bool = False
 
     @classmethod
-    def for_tokenizer(cls, tokenizer: PreTrainedTokenizerBase, **kwargs: Any) -> "MLMCollator":
-        return cls(pad_id=tokenizer.pad_token_id, mask_id=tokenizer.mask_token_id, sep_id=tokenizer.sep_token_id,
-                   special_ids=tuple(tokenizer.all_special_ids), vocab_size=len(tokenizer), **kwargs)
+    def for_tokenizer(cls, tokenizer: PreTrainedTokenizerBase, **kwargs: Any) -> MLMCollator:
+        return cls(
+            pad_id=tokenizer.pad_token_id,
+            mask_id=tokenizer.mask_token_id,
+            sep_id=tokenizer.sep_token_id,
+            special_ids=tuple(tokenizer.all_special_ids),
+            vocab_size=len(tokenizer),
+            **kwargs,
+        )
 
     def __call__(self, samples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        rows = [truncate_entry(np.asarray(s["input_ids"], dtype=np.int64), self.max_seq_len, self.sep_id)
-                for s in samples]
+        rows = [
+            truncate_entry(np.asarray(s["input_ids"], dtype=np.int64), self.max_seq_len, self.sep_id) for s in samples
+        ]
         input_ids, attention_mask = pad_rows(rows, self.pad_id, self.pad_to_multiple_of)
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(self.special_ids))
         generator = None
         if self.deterministic:
             generator = torch.Generator().manual_seed(zlib.crc32(input_ids.numpy().tobytes()))
-        masked, labels = mask_tokens(input_ids, maskable, self.mlm_probability, self.mask_id, self.vocab_size,
-                                     generator)
+        masked, labels = mask_tokens(
+            input_ids, maskable, self.mlm_probability, self.mask_id, self.vocab_size, generator
+        )
         return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
 
@@ -83,10 +101,22 @@ def count_real_tokens(batch: dict[str, torch.Tensor]) -> int:
     return int(batch["attention_mask"].sum())
 
 
-def build_dataloader(dataset: StreamingDataset, collator: MLMCollator, batch_size: int, num_workers: int = 0,
-                     drop_last: bool = False, pin_memory: bool = False) -> DataLoader:
+def build_dataloader(
+    dataset: StreamingDataset,
+    collator: MLMCollator,
+    batch_size: int,
+    num_workers: int = 0,
+    drop_last: bool = False,
+    pin_memory: bool = False,
+) -> DataLoader:
     """`pin_memory` (training on a GPU): batches in page-locked memory, so their copy to the device (Composer's,
     non-blocking) does not hold up the host."""
-    return DataLoader(dataset, batch_size=batch_size, collate_fn=collator, num_workers=num_workers,
-                      drop_last=drop_last, persistent_workers=num_workers > 0, pin_memory=pin_memory)
-
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        collate_fn=collator,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        persistent_workers=num_workers > 0,
+        pin_memory=pin_memory,
+    )

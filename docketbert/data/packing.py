@@ -8,7 +8,7 @@
   truncated exactly as `MLMCollator` truncates them (the last token stays [SEP]).
 - `PackedMLMCollator`: rows -> `input_ids`, `segments` (entry index per token, -1 on padding), `attention_mask`
   (1 on real tokens, so `count_real_tokens` counts real tokens) and `labels`, masked by the same
-  `docketbert.data.mask_tokens` as unpacked batches (same statistics: 30% of the maskable tokens, 80/10/10).
+  `docketbert.data.mlm.mask_tokens` as unpacked batches (same statistics: 30% of the maskable tokens, 80/10/10).
 
 A Composer "sample" is a packed row; a batch is a fixed number of rows. Resumption: `PackedRows` has no
 `state_dict`, so Composer resumes by spinning the dataloader (re-reading and skipping the batches already trained
@@ -18,22 +18,22 @@ and collating, not training). `len()` is an estimate from a probe of entry lengt
 durations in epochs); an epoch ends at that many batches or when the data runs out, whichever comes first."""
 
 from __future__ import annotations
+
 import bisect
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
+
 import numpy as np
 import torch
-from composer.core import Callback, State
-from composer.loggers import Logger
 from torch.utils.data import IterableDataset
-from docketbert.data.mlm import MLMCollator, labelled_positions, mask_tokens
+
 from docketbert.core.batching import truncate_entry
+from docketbert.data.mlm import MLMCollator, labelled_positions, mask_tokens
 from docketbert.model.packed_attention import PAD_SEGMENT
 
-
-# Assumed packing efficiency when estimating the number of rows of an epoch (measured: ~99% on docket entries).
+# Assumed packing efficiency when estimating the number of rows of an epoch (docket entries pack nearly full rows).
 ASSUMED_EFFICIENCY = 0.98
 
 
@@ -59,14 +59,22 @@ def best_fit_decreasing(lengths: Sequence[int], width: int) -> list[list[int]]:
 class PackedRows(IterableDataset):
     """Rows of whole entries (each a list of int64 arrays) from a StreamingDataset, best-fit packed."""
 
-    def __init__(self, dataset, width: int, sep_id: int, buffer_size: int = 2048, slack: float = 0.02,
-                 seed: int = 17, probe: int = 2048):
+    def __init__(
+        self,
+        dataset,
+        width: int,
+        sep_id: int,
+        buffer_size: int = 2048,
+        slack: float = 0.02,
+        seed: int = 17,
+        probe: int = 2048,
+    ):
         if buffer_size < 1:
             raise ValueError(f"packing buffer_size must be positive, got {buffer_size}")
         self.dataset, self.width, self.sep_id = dataset, width, sep_id
         self.buffer_size, self.slack, self.seed = buffer_size, slack, seed
         self.probe = probe
-        self._length: Optional[int] = None
+        self._length: int | None = None
 
     def __iter__(self) -> Iterator[list[np.ndarray]]:
         rng = random.Random(self.seed)
@@ -122,8 +130,8 @@ class PackedMLMCollator:
         for r, row in enumerate(rows):
             start = 0
             for s, entry in enumerate(row):
-                input_ids[r, start: start + len(entry)] = torch.from_numpy(np.asarray(entry, dtype=np.int64))
-                segments[r, start: start + len(entry)] = s
+                input_ids[r, start : start + len(entry)] = torch.from_numpy(np.asarray(entry, dtype=np.int64))
+                segments[r, start : start + len(entry)] = s
                 start += len(entry)
             if start > self.width:
                 raise ValueError(f"a packed row holds {start} tokens, more than its width {self.width}")
@@ -131,8 +139,14 @@ class PackedMLMCollator:
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(b.special_ids))
         masked, labels = mask_tokens(input_ids, maskable, b.mlm_probability, b.mask_id, b.vocab_size)
         mlm_positions, mlm_labels = labelled_positions(labels)
-        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels, "segments": segments,
-                "mlm_positions": mlm_positions, "mlm_labels": mlm_labels}
+        return {
+            "input_ids": masked,
+            "attention_mask": attention_mask,
+            "labels": labels,
+            "segments": segments,
+            "mlm_positions": mlm_positions,
+            "mlm_labels": mlm_labels,
+        }
 
 
 def split_packed_batch(batch: dict[str, torch.Tensor], microbatch_size: int | float) -> list[dict[str, torch.Tensor]]:
@@ -142,7 +156,7 @@ def split_packed_batch(batch: dict[str, torch.Tensor], microbatch_size: int | fl
     size = max(1, int(microbatch_size))
     pieces = []
     for start in range(0, rows, size):
-        piece = {k: v[start: start + size] for k, v in batch.items() if not k.startswith("mlm_")}
+        piece = {k: v[start : start + size] for k, v in batch.items() if not k.startswith("mlm_")}
         if "mlm_positions" in batch:
             piece["mlm_positions"], piece["mlm_labels"] = labelled_positions(piece["labels"])
         pieces.append(piece)
@@ -160,12 +174,24 @@ def packing_efficiency(batch: dict[str, Any]) -> float:
     return float(mask.sum()) / max(1, mask.numel())
 
 
-def build_packed_loader(dataset, collator: MLMCollator, width: int, batch_size: int, buffer_size: int,
-                        seed: int, num_workers: int = 0, pin_memory: bool = False) -> torch.utils.data.DataLoader:
+def build_packed_loader(
+    dataset,
+    collator: MLMCollator,
+    width: int,
+    batch_size: int,
+    buffer_size: int,
+    seed: int,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> torch.utils.data.DataLoader:
     """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset (`pin_memory`: as in
     `docketbert.data.build_dataloader`)."""
     rows = PackedRows(dataset, width, collator.sep_id, buffer_size=buffer_size, seed=seed)
-    return torch.utils.data.DataLoader(rows, batch_size=batch_size, collate_fn=PackedMLMCollator(collator, width),
-                                       num_workers=num_workers, persistent_workers=num_workers > 0,
-                                       pin_memory=pin_memory)
-
+    return torch.utils.data.DataLoader(
+        rows,
+        batch_size=batch_size,
+        collate_fn=PackedMLMCollator(collator, width),
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=pin_memory,
+    )

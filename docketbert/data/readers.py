@@ -21,10 +21,13 @@ from typing import BinaryIO, NamedTuple
 
 FORMATS = ("csv", "jsonl", "text")
 DEFAULT_DOCKET_KEYS = ("docket_id", "case", "docket")
-_COMPRESSED = {".gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"), ".bz2": lambda f: bz2.BZ2File(f, "rb"),
-               ".xz": lambda f: lzma.LZMAFile(f, "rb")}
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".txt": "text",
-               ".text": "text"}
+_COMPRESSED = {
+    # The caller closes the stream: it outlives this table's lambdas.
+    ".gz": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
+    ".bz2": lambda f: bz2.BZ2File(f, "rb"),  # noqa: SIM115
+    ".xz": lambda f: lzma.LZMAFile(f, "rb"),  # noqa: SIM115
+}
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".txt": "text", ".text": "text"}
 _PROGRESS_EVERY = 4096  # rows between progress callbacks
 
 
@@ -80,7 +83,7 @@ def detect_format(path: str | Path) -> str:
 
 def open_input(path: str | Path) -> tuple[BinaryIO, BinaryIO]:
     """(raw file, decompressed binary stream); raw.tell() is the number of (compressed) bytes read."""
-    raw = open(path, "rb")
+    raw = open(path, "rb")  # noqa: SIM115 - returned open: the caller reads and closes it
     wrapper = _COMPRESSED.get(Path(path).suffix.lower())
     return raw, (wrapper(raw) if wrapper else raw)
 
@@ -95,9 +98,17 @@ def raise_csv_field_limit() -> None:
             limit //= 2
 
 
-def iter_rows(path: str | Path, fmt: str | None = None, *, text_column: str = "description",
-              docket_column: str | None = "docket_id", text_key: str = "text", docket_key: str | None = None,
-              csv_escape: bool = True, progress: Callable[[int], None] | None = None) -> Iterator[Row]:
+def iter_rows(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    text_column: str = "description",
+    docket_column: str | None = "docket_id",
+    text_key: str = "text",
+    docket_key: str | None = None,
+    csv_escape: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Row]:
     """All records of one input file as `Row`s. `progress(n)` is called with compressed bytes read since
     the previous call. Raises `InputError` (before yielding) for an unknown format or missing CSV column."""
     fmt = fmt or detect_format(path)
@@ -168,8 +179,9 @@ class _Lines:
         self.bad = self.nul = False
 
 
-def _csv_rows(stream: BinaryIO, path: str | Path, text_column: str, docket_column: str | None,
-              csv_escape: bool) -> Iterator[Row]:
+def _csv_rows(
+    stream: BinaryIO, path: str | Path, text_column: str, docket_column: str | None, csv_escape: bool
+) -> Iterator[Row]:
     """PostgreSQL COPY CSV (CourtListener bulk data): quotes doubled ("") or, with `csv_escape`,
     backslash-escaped (\\" and \\\\, COPY's ESCAPE '\\')."""
     raise_csv_field_limit()

@@ -1,7 +1,7 @@
 """Batch tokenization for data prep, inline or in worker processes.
 
 Workers only import `tokenizers` and numpy (not transformers or torch), so spawning them is fast: the main
-process loads the tokenizer with `docketbert.tokenizer.load_tokenizer` and hands its backend's JSON over.
+process loads the tokenizer with `docketbert.core.tokenizer.load_tokenizer` and hands its backend's JSON over.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 
-class Encoder:
+class ShardEncoder:
     """Encodes batches of texts as [CLS] ... [SEP], truncated to `max_seq_len` tokens."""
 
     def __init__(self, tokenizer_json: str, max_seq_len: int, dtype: str):
@@ -32,13 +32,13 @@ class Encoder:
         return ids, lengths, truncated
 
 
-_worker: Encoder | None = None
+_worker: ShardEncoder | None = None
 
 
 def init_worker(tokenizer_json: str, max_seq_len: int, dtype: str) -> None:
     global _worker
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # the processes are the parallelism
-    _worker = Encoder(tokenizer_json, max_seq_len, dtype)
+    _worker = ShardEncoder(tokenizer_json, max_seq_len, dtype)
 
 
 def encode_in_worker(texts: list[str]) -> tuple[np.ndarray, np.ndarray, int]:

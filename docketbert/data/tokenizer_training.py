@@ -17,15 +17,16 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
-from docketbert.data.readers import InputError, detect_format, iter_rows
 from docketbert.core.text import clean_text
+from docketbert.data.readers import InputError, detect_format, iter_rows
 
 SPECIAL_TOKENS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
 VOCAB_MULTIPLE = 64
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, output_dir: str | Path | None = None,
-                    min_frequency: int = 2) -> PreTrainedTokenizerFast:
+def train_tokenizer(
+    texts: Iterable[str], vocab_size: int, output_dir: str | Path | None = None, min_frequency: int = 2
+) -> PreTrainedTokenizerFast:
     """Train on `texts`; the returned tokenizer's len() is `vocab_size` rounded up to a multiple of 64."""
     if vocab_size < 512:
         raise ValueError(f"vocab_size {vocab_size} is too small (at least 512: 256 bytes + merges)")
@@ -35,8 +36,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, output_dir: str | Pat
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=target, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=target,
+        min_frequency=min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator((clean_text(t) for t in texts), trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -48,8 +52,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, output_dir: str | Pat
     if missing > 0:
         tok.add_special_tokens([AddedToken(f"[unused{i}]", special=True) for i in range(missing)])
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
-        mask_token=AddedToken("[MASK]", lstrip=True, special=True), model_max_length=8192,
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        mask_token=AddedToken("[MASK]", lstrip=True, special=True),
+        model_max_length=8192,
         model_input_names=["input_ids", "attention_mask"],
     )
     assert len(fast) % VOCAB_MULTIPLE == 0, len(fast)
@@ -73,7 +82,12 @@ def iter_texts(path: str | Path, text_key: str = "text") -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", nargs="+", required=True, help="JSONL (with a text key), CourtListener CSV or text files; .gz/.bz2/.xz allowed")
+    parser.add_argument(
+        "--input",
+        nargs="+",
+        required=True,
+        help="JSONL (with a text key), CourtListener CSV or text files; .gz/.bz2/.xz allowed",
+    )
     parser.add_argument("--output", required=True, help="directory for the HF tokenizer")
     parser.add_argument("--vocab-size", type=int, default=32768, help="target size, rounded up to a multiple of 64")
     parser.add_argument("--text-key", default="text", help="JSONL key holding the entry text (default: text)")

@@ -9,7 +9,8 @@ split, or --baseline-train) and the majority class, or for the citation regex an
 With --heldout, only the held-out cases of a seeded by-case split are scored (the seed defaults to the one the
 fine-tune recorded, so this is the split the model never saw). With --mode exact|bf16|int8 the logits come from the
 fast inference path (`docketbert.inference`) in that mode, so a lossy mode's cost on the task is measured, not
-assumed; the JSON then says which mode, layout and device scored it.
+assumed; the JSON then says which mode, layout and device scored it. Predictions are decoded by the task
+(`docketbert.downstream.tasks`: `Task.decode`), the same decoding `docketbert.infer` writes.
 """
 
 from __future__ import annotations
@@ -18,58 +19,65 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Optional
 
 import torch
 
-from docketbert.downstream.baselines import regex_spans, tfidf_logreg
-from docketbert.downstream.metrics import majority, multilabel_metrics, span_metrics
-from docketbert.downstream.spans import decode_tags
-from docketbert.downstream.tasks import Example, TaskDataError, check_labels, load_task, split_by_case, task_kind
+from docketbert.downstream.predict import finetune_record
+from docketbert.downstream.tasks import TASKS, Example, Task, TaskDataError, get_task, load_task, split_by_case
 
 
 @torch.no_grad()
-def predict(model, tokenizer, examples: list[Example], task: str, max_length: int = 512, batch_size: int = 64,
-            encoder=None) -> list[list]:
-    """Per example: predicted label names (classification) or (start, end) character spans (citations).
-    Multi-label: every label with p > 0.5, or the most likely one when none is. The logits come from `model`'s own
-    forward on batches of `batch_size` in input order (bf16 autocast on a GPU), or, given `encoder` (a
-    `docketbert.inference.Encoder` over the same export), from its fast path on length-sorted batches in its
-    mode; the tokenization and the decoding are the same either way."""
-    kind = task_kind(task)
+def predict_records(
+    model,
+    tokenizer,
+    examples: list[Example],
+    task: str | Task,
+    max_length: int = 512,
+    batch_size: int = 64,
+    encoder=None,
+) -> list[dict]:
+    """Per example, the task's decoded prediction (`Task.decode`: the dicts `docketbert.infer` writes). The logits
+    come from `model`'s own forward on batches of `batch_size` in input order (bf16 autocast on a GPU), or, given
+    `encoder` (a `docketbert.inference.encoder.Encoder` over the same export), from its fast path on length-sorted
+    batches in its mode; the tokenization and the decoding are the same either way."""
+    task = get_task(task)
     id2label = {int(k): v for k, v in model.config.id2label.items()}
-    enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length,
-                    return_offsets_mapping=kind == "spans")
+    enc = task.tokenize(tokenizer, [ex.text for ex in examples], max_length)
     rows = enc["input_ids"]
-    logits = _encoder_logits(encoder, rows) if encoder is not None else _model_logits(model, tokenizer, rows, kind,
-                                                                                        batch_size)
-    out = []
-    for row, ex in enumerate(examples):
-        if kind == "spans":
-            n = len(rows[row])
-            out.append(decode_tags(logits[row][:n].argmax(-1).tolist(), enc["offset_mapping"][row], ex.text))
-        elif kind == "single":
-            out.append([id2label[int(logits[row].argmax())]])
-        else:
-            picked = torch.nonzero(logits[row] > 0).flatten().tolist()  # sigmoid > 0.5
-            out.append([id2label[j] for j in picked] or [id2label[int(logits[row].argmax())]])
-    return out
+    logits = (
+        _encoder_logits(encoder, rows)
+        if encoder is not None
+        else _model_logits(model, tokenizer, rows, task, batch_size)
+    )
+    if not task.token_level:
+        return [task.decode(logits[row], id2label) for row in range(len(examples))]
+    return [
+        task.decode(logits[row][: len(rows[row])], id2label, ex.text, enc["offset_mapping"][row])
+        for row, ex in enumerate(examples)
+    ]
 
 
-def _model_logits(model, tokenizer, rows: list[list[int]], kind: str, batch_size: int) -> list[torch.Tensor]:
+def predict(model, tokenizer, examples: list[Example], task: str | Task, *args, **kwargs) -> list[list]:
+    """What `score` compares, per example: predicted label names (classification) or (start, end) character spans
+    (span tasks), from `predict_records` with the same further arguments (see `Task.decode` for each task's rule)."""
+    task = get_task(task)
+    return [task.scored(r) for r in predict_records(model, tokenizer, examples, task, *args, **kwargs)]
+
+
+def _model_logits(model, tokenizer, rows: list[list[int]], task: Task, batch_size: int) -> list[torch.Tensor]:
     """Each row's float32 logits on the host from the HF model's forward, batches in input order."""
-    from docketbert.downstream.tasks import Collator
-
     device = next(model.parameters()).device
     model.eval()
-    collate = Collator(tokenizer.pad_token_id, kind)
+    collate = task.collator(tokenizer.pad_token_id)
     out = []
     for i in range(0, len(rows), batch_size):
-        batch = collate([{"input_ids": ids} for ids in rows[i:i + batch_size]])
+        batch = collate([{"input_ids": ids} for ids in rows[i : i + batch_size]])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            out.extend(model(input_ids=batch["input_ids"].to(device),
-                             attention_mask=batch["attention_mask"].to(device)).logits.float().cpu())
+            out.extend(
+                model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
+                .logits.float()
+                .cpu()
+            )
     return out
 
 
@@ -84,54 +92,52 @@ def _encoder_logits(encoder, rows: list[list[int]]) -> list[torch.Tensor]:
     return out
 
 
-def score(task: str, examples: list[Example], predictions: list[list]) -> dict:
-    if task_kind(task) == "spans":
-        return span_metrics([ex.spans for ex in examples], predictions)
-    return multilabel_metrics([ex.labels for ex in examples], predictions)
+def score(task: str | Task, examples: list[Example], predictions: list[list]) -> dict:
+    return get_task(task).score(examples, predictions)
 
 
-def baseline_metrics(task: str, train: Optional[list[Example]], held: list[Example]) -> dict:
-    kind = task_kind(task)
-    if kind == "spans":
-        return {"regex": score(task, held, [regex_spans(ex.text) for ex in held]),
-                "no_spans": score(task, held, [[] for _ in held])}
-    if not train:
-        return {}
-    common = majority([label for ex in train for label in ex.labels])
-    return {"tfidf_logreg": score(task, held, tfidf_logreg(train, held, multi=kind == "multi")),
-            "majority": score(task, held, [[common] for _ in held])}
+def baseline_metrics(task: str | Task, train: list[Example] | None, held: list[Example]) -> dict:
+    return get_task(task).baselines(train, held)
 
 
-def evaluate_examples(model, tokenizer, task: str, held: list[Example], train: Optional[list[Example]] = None,
-                      max_length: int = 512, baselines: bool = True, encoder=None) -> dict:
+def evaluate_examples(
+    model,
+    tokenizer,
+    task: str | Task,
+    held: list[Example],
+    train: list[Example] | None = None,
+    max_length: int = 512,
+    baselines: bool = True,
+    encoder=None,
+) -> dict:
     """The model's metrics on `held` (labels checked against the model's first), plus baselines. `encoder`: score
-    through the fast inference path instead (see `predict`)."""
-    if task_kind(task) != "spans":
-        check_labels(held, model.config.label2id, source="evaluation data")
+    through the fast inference path instead (see `predict_records`)."""
+    task = get_task(task)
+    task.check_labels(held, model.config.label2id, source="evaluation data")
     predictions = predict(model, tokenizer, held, task, max_length, encoder=encoder)
-    metrics = {"task": task, **score(task, held, predictions)}
+    metrics = {"task": task.name, **task.score(held, predictions)}
     if encoder is not None:
         metrics["inference"] = {"mode": encoder.mode, "layout": encoder.layout, "device": encoder.device.type}
     if baselines:
-        metrics["baselines"] = baseline_metrics(task, train, held)
+        metrics["baselines"] = task.baselines(train, held)
     return metrics
 
 
-def load_model(model_dir: str, task: str):
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+def load_model(model_dir: str, task: str | Task):
+    from transformers import AutoTokenizer
 
-    cls = AutoModelForTokenClassification if task_kind(task) == "spans" else AutoModelForSequenceClassification
-    model = cls.from_pretrained(model_dir, attn_implementation="sdpa")
+    model = get_task(task).model_class().from_pretrained(model_dir, attn_implementation="sdpa")
     if torch.cuda.is_available():
         model = model.cuda()
     return model, AutoTokenizer.from_pretrained(model_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m docketbert.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m docketbert.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("model_dir", help="a docketbert.finetune output (HF export)")
-    p.add_argument("--task", required=True, choices=["entry_type", "multilabel", "citations"])
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--data", required=True, help="task JSONL (text + label | labels | spans)")
     p.add_argument("--heldout", action="store_true", help="score only the held-out cases of a by-case split")
     p.add_argument("--split-by-case-seed", type=int, help="split seed (default: the fine-tune's, else 0)")
@@ -139,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-train", help="train file for TF-IDF + LR when not --heldout")
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--max-length", type=int, help="default: the fine-tune's, else 512")
-    p.add_argument("--mode", choices=["exact", "bf16", "int8"],
-                   help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
-                        "what a lossy mode costs on the task; int8 runs on the CPU (default: the HF model's own "
-                        "forward, fp32 on the CPU)")
+    p.add_argument(
+        "--mode",
+        choices=["exact", "bf16", "int8"],
+        help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
+        "what a lossy mode costs on the task; int8 runs on the CPU (default: the HF model's own "
+        "forward, fp32 on the CPU)",
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    info_path = Path(args.model_dir) / "docketbert_finetune.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    info = finetune_record(args.model_dir)
     split = info.get("split", {})
     try:
         examples = load_task(args.data, args.task)
@@ -165,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             model, tokenizer = encoder.model, encoder.tokenizer
         else:
             model, tokenizer = load_model(args.model_dir, args.task)
-        metrics = evaluate_examples(model, tokenizer, args.task, examples, train, max_length, args.baselines,
-                                    encoder)
+        metrics = evaluate_examples(model, tokenizer, args.task, examples, train, max_length, args.baselines, encoder)
     except (TaskDataError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -4,9 +4,11 @@
         --init runs/base150m --output runs/ft/entry_type
     python -m docketbert.finetune yamls/finetune/entry_type.yaml [--epochs 5 ...]   # flags override the YAML
 
-Tasks: entry_type (single-label, `label`), multilabel (`labels` list; a single `label` is a one-element list;
-BCE loss), citations (`spans`, token classification with BIO tags). `--init` is an HF name, a directory, or an
-earlier docketbert run name (runs/<name>/hf); `--from-scratch` builds the same shape with random weights.
+Tasks (`docketbert.downstream.tasks.TASKS`): entry_type (single-label, `label`), multilabel (`labels` list; a
+single `label` is a one-element list; BCE loss), citations (`spans`, token classification with BIO tags). The
+schema is `docketbert.config.FinetuneConfig`; a YAML may start from others (`defaults: [...]`). `--init` is an HF
+name, a directory, or an earlier docketbert run name (runs/<name>/hf); `--from-scratch` builds the same shape with
+random weights.
 Without --eval the train file is split by `case` (seeded) and the split is recorded. Output: an HF export with
 its head, id2label/label2id and the tokenizer; `docketbert_finetune.json` (settings, split); `metrics.json`
 (held-out metrics and baselines).
@@ -19,18 +21,16 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from docketbert.config import ConfigError, FinetuneConfig, load_finetune_config
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
-from docketbert.downstream.spans import ID2TAG, encode_spans
-from docketbert.downstream.tasks import Collator, Example, label_vocab, load_task, split_by_case, task_kind
+from docketbert.downstream.tasks import TASKS, Task, get_task, load_task, split_by_case
 from docketbert.model.build import resolve_model_source
 from docketbert.model.packed_attention import install_padding_safe_masks
 from docketbert.training.optim import adamw
@@ -38,92 +38,35 @@ from docketbert.training.optim import adamw
 log = logging.getLogger("docketbert.finetune")
 
 
-@dataclass
-class FinetuneConfig:
-    task: str = "???"
-    train: str = "???"
-    init: str = "???"  # HF name, directory, or docketbert run name
-    output: str = "???"
-    eval: Optional[str] = None  # null: split `train` by case
-    eval_fraction: float = 0.2
-    epochs: int = 3
-    lr: float = 5.0e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # fraction of training
-    batch_size: int = 32
-    max_length: int = 512
-    seed: int = 0
-    tokenizer: Optional[str] = None  # null: the init's tokenizer
-    from_scratch: bool = False  # same shape as `init`, random weights (the control for domain pretraining)
-    init_kind: Optional[str] = None  # label for the downstream table; null: derived (random / run / pretrained)
-    run_root: str = "runs"
-    device: str = "auto"  # auto | gpu | cpu
-    precision: str = "auto"  # auto: amp_bf16 on GPU, fp32 on CPU
-    attn_implementation: str = "sdpa"
-    pooling: Optional[str] = None  # classification: cls | mean; null: the init's classifier_pooling
-    group_by_length: bool = True  # batches of similar lengths (less padding computed), in random order
-    balanced: bool = False  # entry_type: class-weighted loss, each class weighted by n / (classes x its count)
-    baselines: bool = True
-
-
-def load_config(yaml_path: Optional[str], overrides: dict[str, Any]) -> FinetuneConfig:
-    """The typed schema merged with a YAML and explicit flags; unknown keys and wrong types are errors."""
-    cfg = OmegaConf.structured(FinetuneConfig)
-    try:
-        if yaml_path:
-            cfg = OmegaConf.merge(cfg, OmegaConf.load(yaml_path))
-        cfg = OmegaConf.merge(cfg, {k: v for k, v in overrides.items() if v is not None})
-        missing = sorted(OmegaConf.missing_keys(cfg))
-        if missing:
-            raise ValueError(f"finetune config needs {', '.join(missing)} (flags --{' --'.join(missing)})")
-        out = OmegaConf.to_object(cfg)
-    except OmegaConfBaseException as e:
-        raise ValueError(f"bad finetune config: {e}".splitlines()[0]) from None
-    if task_kind(out.task) != "single" and out.balanced:  # task_kind also rejects an unknown task
-        raise ValueError(f"bad finetune config: balanced (class weights) is for entry_type, not {out.task}")
-    if out.pooling not in (None, "cls", "mean"):
-        raise ValueError(f"bad finetune config: pooling {out.pooling!r} is not one of cls, mean")
-    return out
+def load_config(yaml_path: str | Path | list | None, overrides: dict[str, Any]) -> FinetuneConfig:
+    """`docketbert.config.load_finetune_config` (the YAML with its `defaults:`, then the flags given), plus the
+    checks that need the tasks: a known task, and `balanced` only where class weights apply."""
+    cfg = load_finetune_config(yaml_path, overrides)
+    if cfg.task not in TASKS:
+        raise ConfigError(f"invalid value for config key 'task': {cfg.task!r} is not one of {', '.join(TASKS)}")
+    if cfg.balanced and not TASKS[cfg.task].class_weights:
+        single = ", ".join(name for name, task in TASKS.items() if task.class_weights)
+        raise ConfigError(f"bad finetune config: balanced (class weights) is for {single}, not {cfg.task}")
+    return cfg
 
 
 # ---- model and data -------------------------------------------------------------------------------------------
 
-def label_names(kind: str, train: list[Example]) -> list[str]:
-    return [ID2TAG[i] for i in sorted(ID2TAG)] if kind == "spans" else label_vocab(train)
 
+def build_model(
+    task: str | Task, source: str, labels: list[str], from_scratch: bool, attn: str, pooling: str | None = None
+):
+    """`task`'s head (its config from `Task.head_config`) on `source`'s encoder, or on random weights of its
+    shape."""
+    from transformers import AutoConfig
 
-def build_model(kind: str, source: str, labels: list[str], from_scratch: bool, attn: str,
-                pooling: Optional[str] = None):
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
-
-    cls = AutoModelForTokenClassification if kind == "spans" else AutoModelForSequenceClassification
-    kwargs = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
-              "label2id": {name: i for i, name in enumerate(labels)}}
-    if kind != "spans":
-        kwargs["problem_type"] = "multi_label_classification" if kind == "multi" else "single_label_classification"
-        if pooling:
-            kwargs["classifier_pooling"] = pooling
+    task = get_task(task)
+    cls = task.model_class()
+    kwargs = task.head_config(labels, pooling)
     if from_scratch:
         config = AutoConfig.from_pretrained(source, **kwargs)
         return install_padding_safe_masks(cls.from_config(config, attn_implementation=attn))
     return install_padding_safe_masks(cls.from_pretrained(source, attn_implementation=attn, **kwargs))
-
-
-def encode(examples: list[Example], tokenizer, kind: str, label2id: dict[str, int], max_length: int) -> list[dict]:
-    """Token ids and labels per example (class id, multi-hot vector, or BIO tag per token)."""
-    enc = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_length,
-                    return_offsets_mapping=kind == "spans")
-    items = []
-    for i, ex in enumerate(examples):
-        item = {"input_ids": enc["input_ids"][i]}
-        if kind == "single":
-            item["labels"] = label2id[ex.labels[0]]
-        elif kind == "multi":
-            item["labels"] = [float(name in ex.labels) for name in label2id]
-        else:
-            item["labels"] = encode_spans(enc["offset_mapping"][i], ex.spans)
-        items.append(item)
-    return items
 
 
 class LengthGroupedBatches(torch.utils.data.Sampler):
@@ -147,9 +90,9 @@ class LengthGroupedBatches(torch.utils.data.Sampler):
         span = self.WINDOW * self.batch_size
         batches = []
         for start in range(0, len(order), span):
-            window = order[start:start + span]
+            window = order[start : start + span]
             window = window[np.argsort(-self.lengths[window], kind="stable")]
-            batches += [window[i:i + self.batch_size].tolist() for i in range(0, len(window), self.batch_size)]
+            batches += [window[i : i + self.batch_size].tolist() for i in range(0, len(window), self.batch_size)]
         for b in rng.permutation(len(batches)):
             yield batches[b]
 
@@ -162,7 +105,7 @@ def balanced_weights(items: list[dict], num_labels: int) -> torch.Tensor:
     return torch.where(counts > 0, len(items) / (present * counts.clamp(min=1)), torch.zeros_like(counts))
 
 
-def composer_model(model, tokenizer, class_weights: Optional[torch.Tensor] = None):
+def composer_model(model, tokenizer, class_weights: torch.Tensor | None = None):
     """HuggingFaceModel; with class weights, its loss is the weighted cross-entropy of the logits."""
     from composer.models import HuggingFaceModel
 
@@ -176,7 +119,8 @@ def composer_model(model, tokenizer, class_weights: Optional[torch.Tensor] = Non
 
 # ---- training -------------------------------------------------------------------------------------------------
 
-def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneConfig):
+
+def train_model(model, tokenizer, items: list[dict], task: str | Task, cfg: FinetuneConfig):
     """cfg.epochs over `items` with AdamW and linear warmup/decay, through composer.Trainer; returns the model."""
     from composer import Trainer
     from composer.optim import LinearWithWarmupScheduler
@@ -184,22 +128,36 @@ def train_model(model, tokenizer, items: list[dict], kind: str, cfg: FinetuneCon
     torch_device = resolve_device(cfg.device)
     device = composer_device(torch_device)
     precision = resolve_precision(cfg.precision, torch_device)
-    collate = Collator(tokenizer.pad_token_id, kind)
+    collate = get_task(task).collator(tokenizer.pad_token_id)
     if cfg.group_by_length:
         batches = LengthGroupedBatches([len(it["input_ids"]) for it in items], cfg.batch_size, cfg.seed)
         loader = torch.utils.data.DataLoader(items, batch_sampler=batches, collate_fn=collate)
     else:
-        loader = torch.utils.data.DataLoader(items, batch_size=cfg.batch_size, shuffle=True, drop_last=False,
-                                             collate_fn=collate, generator=torch.Generator().manual_seed(cfg.seed))
+        loader = torch.utils.data.DataLoader(
+            items,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            drop_last=False,
+            collate_fn=collate,
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
     optimizer = adamw(model, cfg.lr, cfg.weight_decay, device)
     weights = balanced_weights(items, model.config.num_labels) if cfg.balanced else None
     trainer = Trainer(
-        model=composer_model(model, tokenizer, weights), train_dataloader=loader,
-        max_duration=f"{cfg.epochs}ep", optimizers=optimizer,
+        model=composer_model(model, tokenizer, weights),
+        train_dataloader=loader,
+        max_duration=f"{cfg.epochs}ep",
+        optimizers=optimizer,
         schedulers=LinearWithWarmupScheduler(t_warmup=f"{cfg.warmup}dur", alpha_f=0.0),
-        step_schedulers_every_batch=True, device_train_microbatch_size=cfg.batch_size,  # batches come whole
-        device=device, precision=precision, seed=cfg.seed,
-        progress_bar=False, log_to_console=True, console_log_interval="1ep", loggers=[],  # a line per epoch
+        step_schedulers_every_batch=True,
+        device_train_microbatch_size=cfg.batch_size,  # batches come whole
+        device=device,
+        precision=precision,
+        seed=cfg.seed,
+        progress_bar=False,
+        log_to_console=True,
+        console_log_interval="1ep",
+        loggers=[],  # a line per epoch
     )
     trainer.fit()
     trainer.close()
@@ -220,41 +178,61 @@ def run(cfg: FinetuneConfig) -> dict:
 
     from docketbert.downstream.evaluation import evaluate_examples
 
-    kind = task_kind(cfg.task)
-    examples = load_task(cfg.train, cfg.task)
+    task = get_task(cfg.task)
+    examples = load_task(cfg.train, task)
     if cfg.eval:
-        train, held, split = examples, load_task(cfg.eval, cfg.task), {"eval_file": cfg.eval}
+        train, held, split = examples, load_task(cfg.eval, task), {"eval_file": cfg.eval}
     else:
         train, held, split = split_by_case(examples, cfg.seed, cfg.eval_fraction)
     source = resolve_model_source(cfg.init, cfg.run_root)
     tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or source)
     # Split mode: every label of the file (a rare class may sit only in held-out cases); --eval: train's only.
-    labels = label_names(kind, train if cfg.eval else train + held)
-    model = build_model(kind, source, labels, cfg.from_scratch, cfg.attn_implementation, cfg.pooling)
-    items = encode(train, tokenizer, kind, model.config.label2id, cfg.max_length)
-    log.info("fine-tuning %s on %d rows (%d held out), %d labels, init %s", cfg.task, len(train), len(held),
-             len(labels), source)
-    model = train_model(model, tokenizer, items, kind, cfg)
+    labels = task.label_names(train if cfg.eval else train + held)
+    model = build_model(task, source, labels, cfg.from_scratch, cfg.attn_implementation, cfg.pooling)
+    items = task.encode(train, tokenizer, model.config.label2id, cfg.max_length)
+    log.info(
+        "fine-tuning %s on %d rows (%d held out), %d labels, init %s",
+        cfg.task,
+        len(train),
+        len(held),
+        len(labels),
+        source,
+    )
+    model = train_model(model, tokenizer, items, task, cfg)
 
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    metrics = evaluate_examples(model, tokenizer, cfg.task, held, train if cfg.baselines else None,
-                                max_length=cfg.max_length, baselines=cfg.baselines)
-    info = {"config": asdict(cfg), "init_source": source, "init_kind": describe_init(cfg, source),
-            "num_params": sum(p.numel() for p in model.parameters()), "split": split,
-            "n_train": len(train), "n_eval": len(held)}
+    metrics = evaluate_examples(
+        model,
+        tokenizer,
+        task,
+        held,
+        train if cfg.baselines else None,
+        max_length=cfg.max_length,
+        baselines=cfg.baselines,
+    )
+    info = {
+        "config": asdict(cfg),
+        "init_source": source,
+        "init_kind": describe_init(cfg, source),
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "split": split,
+        "n_train": len(train),
+        "n_eval": len(held),
+    }
     (out / "docketbert_finetune.json").write_text(json.dumps(info, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
 
 
-def parse_args(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
-    p = argparse.ArgumentParser(prog="python -m docketbert.finetune", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str]) -> tuple[str | None, dict[str, Any]]:
+    p = argparse.ArgumentParser(
+        prog="python -m docketbert.finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("yaml", nargs="?", help="a yamls/finetune/*.yaml (flags given override it)")
-    p.add_argument("--task", choices=["entry_type", "multilabel", "citations"])
+    p.add_argument("--task", choices=list(TASKS))
     p.add_argument("--train", help="task JSONL (text + label | labels | spans, and case)")
     p.add_argument("--init", help="HF name, directory, or docketbert run name")
     p.add_argument("--output", help="output directory (HF export + metrics.json)")
@@ -270,12 +248,22 @@ def parse_args(argv: list[str]) -> tuple[Optional[str], dict[str, Any]]:
     p.add_argument("--init-kind", help="label for the downstream table (e.g. domain, general, random init)")
     p.add_argument("--run-root", help="where run names are looked up (default runs)")
     p.add_argument("--device", choices=["auto", "gpu", "cpu"])
-    p.add_argument("--pooling", choices=["cls", "mean"], help="classification head input (default: the init's "
-                   "classifier_pooling)")
-    p.add_argument("--balanced", action="store_true", default=None,
-                   help="entry_type: weigh each class equally in the loss (what macro-F1 rewards)")
-    p.add_argument("--no-group-by-length", dest="group_by_length", action="store_false", default=None,
-                   help="plain shuffled batches (default: batches of similar lengths, in random order)")
+    p.add_argument(
+        "--pooling", choices=["cls", "mean"], help="classification head input (default: the init's classifier_pooling)"
+    )
+    p.add_argument(
+        "--balanced",
+        action="store_true",
+        default=None,
+        help="single-label tasks: weigh each class equally in the loss (what macro-F1 rewards)",
+    )
+    p.add_argument(
+        "--no-group-by-length",
+        dest="group_by_length",
+        action="store_false",
+        default=None,
+        help="plain shuffled batches (default: batches of similar lengths, in random order)",
+    )
     p.add_argument("--no-baselines", dest="baselines", action="store_false", default=None)
     args = vars(p.parse_args(argv))
     return args.pop("yaml"), args

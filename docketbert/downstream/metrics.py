@@ -3,7 +3,7 @@ exact-character-match span P/R/F1. A ratio with a zero denominator is 0 (sklearn
 
 from __future__ import annotations
 
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 
 def _div(a: float, b: float) -> float:
@@ -22,8 +22,9 @@ def classification_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict:
     return multilabel_metrics([[g] for g in gold], [[p] for p in pred], _accuracy_name="accuracy")
 
 
-def multilabel_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                       _accuracy_name: str = "accuracy") -> dict:
+def multilabel_metrics(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], _accuracy_name: str = "accuracy"
+) -> dict:
     """Multi-label: `accuracy` is exact-set match, `macro_f1` the mean per-label F1, `micro_f1` over all pairs.
     For one label per row, accuracy and micro-F1 equal plain accuracy."""
     if len(gold) != len(pred):
@@ -44,9 +45,13 @@ def multilabel_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[st
     for label, (tp, fp, fn) in counts.items():
         per_class[label] = {**_prf(tp, fp, fn), "support": tp + fn}
     tp, fp, fn = (sum(c[i] for c in counts.values()) for i in range(3))
-    return {_accuracy_name: _div(exact, len(gold)),
-            "macro_f1": _div(sum(m["f1"] for m in per_class.values()), len(per_class)),
-            "micro_f1": _prf(tp, fp, fn)["f1"], "per_class": per_class, "n": len(gold)}
+    return {
+        _accuracy_name: _div(exact, len(gold)),
+        "macro_f1": _div(sum(m["f1"] for m in per_class.values()), len(per_class)),
+        "micro_f1": _prf(tp, fp, fn)["f1"],
+        "per_class": per_class,
+        "n": len(gold),
+    }
 
 
 def span_metrics(gold: Sequence[Sequence[Sequence[int]]], pred: Sequence[Sequence[Sequence[int]]]) -> dict:

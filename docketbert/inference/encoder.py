@@ -1,26 +1,27 @@
-"""Inference on exported models: embeddings for any export, predictions for fine-tuned heads.
+"""Inference on exported models: embeddings for any export, and a fine-tuned head's logits.
 
     enc = Encoder.from_pretrained("runs/x/hf", device="cpu", mode="exact", pooling="cls")
     vectors = enc.embed(["MOTION to dismiss ...", ...])        # (N, hidden) float32, input order
-    labels = enc.predict(["ORDER granting ...", ...])         # needs a *ForSequence/TokenClassification export
+    logits = enc.head_logits(enc.tokenize(texts).ids)         # a *ForSequence/TokenClassification export
+
+Decoded predictions (labels, spans) are the downstream layer's: `docketbert.downstream.predict.predict(enc, texts)`.
 
 The fast path: one batched call of the fast (Rust, multi-threaded) tokenizer, entries sorted by length and cut into
 token-budget batches (rows x longest row <= budget), results put back in input order.
-- layout "unpadded" (the CPU default): `docketbert.unpadded`, a lean forward over the same weights that runs every
-  Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to its
-  longest entry, and the last layer on the [CLS] rows only when pooling is "cls". 1.1-1.3x faster than "padded" on
-  the CPU (BENCHMARKS.md); `predict` runs a fine-tuned head's own modules after it. Not with onnx modes. With
-  `compile=True` its per-layer pieces are compiled with dynamic shapes (level with eager on the CPU, so off by
-  default). It also runs on a GPU (opt-in there, not measured yet).
+- layout "unpadded" (the CPU default): `docketbert.model.unpadded`, a lean forward over the same weights that runs
+  every Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to
+  its longest entry, and the last layer on the [CLS] rows only when pooling is "cls"; `head_logits` runs a
+  fine-tuned head's own modules after it. Not with onnx modes. With `compile=True` its per-layer pieces are compiled
+  with dynamic shapes (off by default). It also runs on a GPU (opt-in there).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
-- layout "packed" (opt-in): several entries per row, each attending only to itself (`packed_attention`: FlexAttention
-  BlockMasks on GPU skip every cross-entry and padding block), no padding computed. On an H200, uncompiled, it was
-  1.75x slower than padded batches end to end (BENCHMARKS.md); with `compile=True` it is not measured yet.
+- layout "packed" (opt-in): several entries per row, each attending only to itself
+  (`docketbert.model.packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block),
+  no padding computed.
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
 only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
-batches; the export is cached in `<model_dir>/onnx/`; `docketbert.onnx_runtime`). Lossy modes are opt-in; their effect
-is measured in BENCHMARKS.md and bounded in tests. `predict` always runs the torch model (onnx modes included).
+batches; the export is cached in `<model_dir>/onnx/`; `docketbert.inference.onnx_runtime`). Lossy modes are
+opt-in; their effect is bounded in tests. `head_logits` always runs the torch model (onnx modes included).
 On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
 one, and keeps results on the device until the end (no synchronization per batch).
 Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
@@ -33,7 +34,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ from docketbert.core.batching import by_token_count, token_budget_batches
 from docketbert.core.cpu_memory import keep_freed_memory
 from docketbert.core.device import resolve_device
 from docketbert.core.transfer import to_device
+from docketbert.model.modernbert import classifier_logits, encoder_of
 
 MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
 POOLINGS = ("cls", "mean")
@@ -66,7 +67,7 @@ class Counts:
     truncated: int = 0
     tokens: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         for k in ("entries", "empty", "truncated", "tokens"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
 
@@ -92,14 +93,14 @@ def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch
 
 
 def default_layout(model_type: str, device: torch.device, mode: str) -> str:
-    """unpadded for ModernBERT on the CPU (where it was measured fastest; with compile its pieces are compiled);
-    padded elsewhere, for other architectures, and for onnx modes."""
+    """unpadded for ModernBERT on the CPU (the lean forward; with compile its pieces are compiled); padded
+    elsewhere, for other architectures, and for onnx modes."""
     lean = model_type == "modernbert" and device.type == "cpu" and not mode.startswith("onnx")
     return "unpadded" if lean else "padded"
 
 
 def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
-    """Best-fit decreasing (docketbert.packing): rows of entry indices whose lengths sum to at most `width`."""
+    """Best-fit decreasing (docketbert.data.packing): rows of entry indices whose lengths sum to at most `width`."""
     from docketbert.data.packing import best_fit_decreasing
 
     return best_fit_decreasing(lengths, width)
@@ -108,10 +109,20 @@ def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
 class Encoder:
     """A loaded export with its tokenizer; see the module docstring."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, mode: str = "exact",
-                 pooling: str = "cls", max_length: int | None = None, token_budget: int | None = None,
-                 layout: str | None = None, compile: bool = False, onnx_cache: str | Path | None = None,
-                 onnx_fingerprint: str = ""):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        device: torch.device,
+        mode: str = "exact",
+        pooling: str = "cls",
+        max_length: int | None = None,
+        token_budget: int | None = None,
+        layout: str | None = None,
+        compile: bool = False,
+        onnx_cache: str | Path | None = None,
+        onnx_fingerprint: str = "",
+    ):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
         layout = layout or default_layout(model.config.model_type, device, mode)
@@ -127,14 +138,14 @@ class Encoder:
         self.overlap_tokenization = device.type == "cuda"  # see `embed`
         self.tokenize_chunk = TOKENIZE_CHUNK
         if device.type == "cpu":
-            keep_freed_memory()  # docketbert.cpu_memory: no page faults on memory every batch reuses
+            keep_freed_memory()  # docketbert.core.cpu_memory: no page faults on memory every batch reuses
         self._rust_tokenizer = None  # see `_encode_ids`
         self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
         if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
             from docketbert.model.packed_attention import install_padding_safe_masks
 
             install_padding_safe_masks(model)
-        self._encoder = getattr(model, model.base_model_prefix, model)
+        self._encoder = encoder_of(model)
         if layout == "unpadded":
             if mode.startswith("onnx"):
                 raise ValueError("layout unpadded runs the torch model: not with onnx modes")
@@ -143,7 +154,7 @@ class Encoder:
             self._unpadded = UnpaddedEncoder(self._encoder, compile=compile)  # compiles its own pieces
         elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
-        if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `predict` keeps the torch model
+        if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `head_logits` keeps the torch model
             if device.type != "cpu" or layout != "padded" or compile:
                 raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
             from docketbert.inference.onnx_runtime import OnnxEncoder
@@ -153,17 +164,27 @@ class Encoder:
 
                 self._onnx_tmp = tempfile.TemporaryDirectory(prefix="docketbert-onnx-")
                 onnx_cache = self._onnx_tmp.name
-            self._encoder = OnnxEncoder.for_model(self._encoder, onnx_cache, quantize=mode == "onnx_int8",
-                                                  fingerprint=onnx_fingerprint)
+            self._encoder = OnnxEncoder.for_model(
+                self._encoder, onnx_cache, quantize=mode == "onnx_int8", fingerprint=onnx_fingerprint
+            )
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | Path, device: str | torch.device | None = "auto", mode: str = "exact",
-                        pooling: str = "cls", max_length: int | None = None, token_budget: int | None = None,
-                        layout: str | None = None, attn_implementation: str | None = None,
-                        tokenizer: str | Path | None = None, compile: bool = False) -> "Encoder":
+    def from_pretrained(
+        cls,
+        model_dir: str | Path,
+        device: str | torch.device | None = "auto",
+        mode: str = "exact",
+        pooling: str = "cls",
+        max_length: int | None = None,
+        token_budget: int | None = None,
+        layout: str | None = None,
+        attn_implementation: str | None = None,
+        tokenizer: str | Path | None = None,
+        compile: bool = False,
+    ) -> Encoder:
         """Load `model_dir` (an HF export: config.json, weights, tokenizer files or `tokenizer=`). A fine-tuned
         head (architectures *ForSequenceClassification / *ForTokenClassification) is loaded with its head, so
-        `predict` works; any other export loads as the bare encoder."""
+        `head_logits` works; any other export loads as the bare encoder."""
         from transformers import (
             AutoConfig,
             AutoModel,
@@ -206,13 +227,19 @@ class Encoder:
 
     def tokenize(self, texts: Sequence[str | None], offsets: bool = False) -> Tokenized:
         """One batched fast-tokenizer call (parallel in Rust); truncation keeps the final special token. Without
-        offsets the Rust tokenizer is called directly (`encode_batch_fast`, no offsets computed): the same ids as
-        the transformers call, ~1.3x faster on 100k entries (BENCHMARKS.md)."""
+        offsets the Rust tokenizer is called directly (`encode_batch_fast`, no offsets computed, which is
+        faster): the same ids as the transformers call."""
         clean = ["" if t is None else str(t) for t in texts]
         if offsets:
-            enc = self.tokenizer(clean, add_special_tokens=True, truncation=True, max_length=self.max_length + 1,
-                                 return_offsets_mapping=True, return_attention_mask=False,
-                                 return_token_type_ids=False)
+            enc = self.tokenizer(
+                clean,
+                add_special_tokens=True,
+                truncation=True,
+                max_length=self.max_length + 1,
+                return_offsets_mapping=True,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
             ids, offs = enc["input_ids"], enc["offset_mapping"]
         else:
             ids, offs = self._encode_ids(clean), None
@@ -330,7 +357,7 @@ class Encoder:
             for start in range(0, len(texts), size):
                 tok = pending.result()
                 if start + size < len(texts):
-                    pending = pool.submit(self.tokenize, texts[start + size: start + 2 * size])
+                    pending = pool.submit(self.tokenize, texts[start + size : start + 2 * size])
                 parts.append(self._embed_ids(tok.ids))  # on the device: no synchronization per chunk
                 self.counts.add(Counts(len(tok.ids), tok.empty, tok.truncated, sum(map(len, tok.ids))))
         return torch.cat(parts).cpu().numpy()
@@ -342,7 +369,7 @@ class Encoder:
     def _embed_ids(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """(len(ids), hidden) float32 on the model's device, in input order. Results stay on the device until the
         caller copies them, so the host queues the next batch while the GPU runs this one."""
-        ids = [r if isinstance(r, list) else list(r) for r in ids]  # copying 100k lists took 0.35 s of host time
+        ids = [r if isinstance(r, list) else list(r) for r in ids]  # lists already: no copy
         out = torch.empty((len(ids), self.model.config.hidden_size), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             for batch in self._batches(ids):
@@ -354,17 +381,18 @@ class Encoder:
     def head_logits(self, rows: Sequence[Sequence[int]]) -> torch.Tensor:
         """A fine-tuned head's float32 logits on the host for one batch of token-id rows ([CLS] ... [SEP], at most
         max_length tokens): (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads (rows past
-        their length hold padding). Through this Encoder's layout and mode: what `predict` decodes, and what
-        `docketbert.evaluate --mode` scores."""
-        return self._head_logits([list(r) for r in rows], self._token_head("head_logits"))
+        their length hold padding). Through this Encoder's layout and mode: what
+        `docketbert.downstream.predict.predict` decodes, and what `docketbert.evaluate --mode` scores."""
+        return self._head_logits([list(r) for r in rows], self.head_level("head_logits") == "token")
 
-    def _token_head(self, caller: str) -> bool:
-        """True for a token-classification head, False for a sequence one; a clear error without a fine-tuned head."""
+    def head_level(self, caller: str = "head_logits") -> str:
+        """ "token" for a token-classification head, "sequence" for a sequence one; without a fine-tuned head, a
+        ValueError naming `caller`."""
         name = type(self.model).__name__
         if "ForTokenClassification" not in name and "ForSequenceClassification" not in name:
             archs = " ".join(self.model.config.architectures or [])
             raise ValueError(f"{caller} needs a fine-tuned head (architectures: {archs or 'none'}); use embed")
-        return "ForTokenClassification" in name
+        return "token" if "ForTokenClassification" in name else "sequence"
 
     @torch.inference_mode()
     def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:
@@ -376,41 +404,9 @@ class Encoder:
         # transformers' ModernBertFor{Sequence,Token}Classification after the encoder: head, dropout, classifier
         if token_level:
             hidden = self._unpadded(rows, "none")
-            return _split_rows(model.classifier(model.head(hidden)).float().cpu(), rows)
+            return _split_rows(classifier_logits(model, hidden).float().cpu(), rows)
         pooled = self._unpadded(rows, model.config.classifier_pooling)
-        return model.classifier(model.head(pooled)).float().cpu()
-
-    def predict(self, texts: Sequence[str | None]) -> list[dict[str, Any]]:
-        """Sequence classification: {"label", "score", "probabilities": {label: p}} (multi-label exports with
-        problem_type multi_label_classification: "labels" over 0.5 and sigmoid scores). Token classification:
-        {"spans": [{"label", "start", "end", "text", "score"}]} with character offsets into the input text
-        (BIO tags merged into one span per entity). Input order kept; sorted batches through the unpadded forward
-        and the head's own modules (layout unpadded), or the full HF forward on padded batches (other layouts)."""
-        config = self.model.config
-        token_level = self._token_head("predict")
-        id2label = {int(k): v for k, v in config.id2label.items()}
-        clean = ["" if t is None else str(t) for t in texts]
-        tok = self.tokenize(clean, offsets=token_level)
-        results: list[dict[str, Any]] = [{} for _ in clean]
-        with torch.inference_mode():
-            for batch in token_budget_batches([len(r) for r in tok.ids], self.token_budget):
-                logits = self._head_logits([tok.ids[i] for i in batch], token_level)
-                for r, i in enumerate(batch):
-                    if token_level:
-                        n = len(tok.ids[i])
-                        probs = logits[r, :n].softmax(-1)
-                        results[i] = {"spans": token_spans(probs, tok.offsets[i], clean[i], id2label)}
-                    elif config.problem_type == "multi_label_classification":
-                        p = logits[r].sigmoid()
-                        results[i] = {"labels": [id2label[j] for j in range(len(p)) if p[j] > 0.5],
-                                      "probabilities": {id2label[j]: round(float(p[j]), 6) for j in range(len(p))}}
-                    else:
-                        p = logits[r].softmax(-1)
-                        best = int(p.argmax())
-                        results[i] = {"label": id2label[best], "score": round(float(p[best]), 6),
-                                      "probabilities": {id2label[j]: round(float(p[j]), 6) for j in range(len(p))}}
-        self.counts.add(Counts(len(clean), tok.empty, tok.truncated, sum(map(len, tok.ids))))
-        return results
+        return classifier_logits(model, pooled).float().cpu()
 
 
 def _split_rows(flat: torch.Tensor, rows: Sequence[Sequence[int]]) -> torch.Tensor:
@@ -418,40 +414,6 @@ def _split_rows(flat: torch.Tensor, rows: Sequence[Sequence[int]]) -> torch.Tens
     out = flat.new_zeros((len(rows), max(len(r) for r in rows), flat.shape[-1]))
     start = 0
     for r, row in enumerate(rows):
-        out[r, : len(row)] = flat[start: start + len(row)]
+        out[r, : len(row)] = flat[start : start + len(row)]
         start += len(row)
-    return out
-
-
-def token_spans(probs: torch.Tensor, offsets: Sequence[tuple[int, int]], text: str,
-                id2label: dict[int, str]) -> list[dict[str, Any]]:
-    """Character spans from per-token label probabilities (n_tokens, n_labels). Special tokens (offsets (0, 0))
-    and label "O" are outside every span; "B-X" starts an X span, "I-X" (or a plain "X") continues one; spans are
-    trimmed of whitespace (empty ones dropped)."""
-    spans: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    scores = probs.max(-1)
-    for t, (start, end) in enumerate(offsets):
-        label = id2label[int(scores.indices[t])]
-        if start == end or label == "O":
-            current = None
-            continue
-        prefix, _, name = label.partition("-") if label[:2] in ("B-", "I-") else ("", "", label)
-        if current is not None and current["label"] == name and prefix != "B":
-            current["end"] = end
-            current["_scores"].append(float(scores.values[t]))
-            continue
-        current = {"label": name, "start": start, "end": end, "_scores": [float(scores.values[t])]}
-        spans.append(current)
-    out = []
-    for s in spans:  # byte-level BPE tokens carry their leading space: trim whitespace at both ends
-        while s["start"] < s["end"] and text[s["start"]].isspace():
-            s["start"] += 1
-        while s["end"] > s["start"] and text[s["end"] - 1].isspace():
-            s["end"] -= 1
-        if s["end"] > s["start"]:
-            s["text"] = text[s["start"]: s["end"]]
-            s["score"] = round(sum(s["_scores"]) / len(s["_scores"]), 6)
-            del s["_scores"]
-            out.append(s)
     return out

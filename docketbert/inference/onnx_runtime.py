@@ -1,11 +1,10 @@
 """ONNX Runtime for CPU inference: export a ModernBertModel encoder to ONNX, optionally quantize it to int8, and run
-it as a drop-in for the encoder of `docketbert.inference.Encoder` (padded, length-sorted batches).
+it as a drop-in for the encoder of `docketbert.inference.encoder.Encoder` (padded, length-sorted batches).
 
-On this project's 2-core CPU, ONNX Runtime's dynamic int8 ran base-150M 1.6x faster than torch's dynamic int8 on the
-same batches (BENCHMARKS.md). The export (torch.onnx, dynamo) takes about a minute for base-150M and is cached: next
-to a model directory in `<model_dir>/onnx/`, or in any folder given.
+The export (torch.onnx, dynamo) is slow for large models, so it is cached: next to a model directory in
+`<model_dir>/onnx/`, or in any folder given. BENCHMARKS.md compares it with torch's own int8 path.
 
-    from docketbert.onnx_runtime import OnnxEncoder
+    from docketbert.inference.onnx_runtime import OnnxEncoder
     encoder = OnnxEncoder.for_model(hf_encoder, cache_dir, quantize=True)
     hidden = encoder(input_ids=ids, attention_mask=mask)[0]        # as ModernBertModel's output
 """
@@ -44,9 +43,17 @@ def export_onnx(encoder: torch.nn.Module, path: str | Path) -> Path:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, example, str(tmp), dynamo=True, external_data=False, verbose=False,
-                          dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}),
-                          input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"])
+        torch.onnx.export(
+            module,
+            example,
+            str(tmp),
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+            dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: length}),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+        )
     os.replace(tmp, path)
     return path
 
@@ -84,8 +91,14 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @classmethod
-    def for_model(cls, encoder: torch.nn.Module, cache_dir: str | Path, quantize: bool,
-                  threads: int | None = None, fingerprint: str = "") -> "OnnxEncoder":
+    def for_model(
+        cls,
+        encoder: torch.nn.Module,
+        cache_dir: str | Path,
+        quantize: bool,
+        threads: int | None = None,
+        fingerprint: str = "",
+    ) -> OnnxEncoder:
         """Export `encoder` into `cache_dir` (once: files there are reused while `fingerprint`, for example the
         weights file's size and time, is unchanged) and open it."""
         cache_dir = Path(cache_dir)
@@ -107,6 +120,8 @@ class OnnxEncoder:
         return cls(path, threads)
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_) -> tuple[torch.Tensor]:
-        feeds = {"input_ids": input_ids.cpu().numpy().astype(np.int64),
-                 "attention_mask": attention_mask.cpu().numpy().astype(np.int64)}
+        feeds = {
+            "input_ids": input_ids.cpu().numpy().astype(np.int64),
+            "attention_mask": attention_mask.cpu().numpy().astype(np.int64),
+        }
         return (torch.from_numpy(self.session.run(None, feeds)[0]),)

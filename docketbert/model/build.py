@@ -1,11 +1,12 @@
-"""Building ModernBERT masked-LM models (from an HF name/directory or from a config) and their Composer wrapper."""
+"""Building ModernBERT masked-LM models (from an HF name, a directory or an earlier run, or from a config), and
+choosing their attention implementation."""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerBase
@@ -31,8 +32,10 @@ def resolve_attn_implementation(requested: str, on_gpu: bool) -> str:
         return requested
     if has_flash and on_gpu:
         return "flash_attention_2"
-    log.warning("attention: using sdpa (%s)",
-                "flash-attn is not installed" if on_gpu else "flash-attn needs a GPU; running on CPU")
+    log.warning(
+        "attention: using sdpa (%s)",
+        "flash-attn is not installed" if on_gpu else "flash-attn needs a GPU; running on CPU",
+    )
     return "sdpa"
 
 
@@ -47,20 +50,27 @@ def round_up(value: int, multiple: int = 64) -> int:
     return -(-value // multiple) * multiple
 
 
-def build_mlm_model(init: Optional[str], config_overrides: dict[str, Any], tokenizer: PreTrainedTokenizerBase,
-                    attn_implementation: str) -> ModernBertForMaskedLM:
+def build_mlm_model(
+    init: str | None, config_overrides: dict[str, Any], tokenizer: PreTrainedTokenizerBase, attn_implementation: str
+) -> ModernBertForMaskedLM:
     """Continued pretraining from `init` (HF name or directory), or a fresh model of ModernBERT-base's config
     (transformers' ModernBertConfig defaults) with `config_overrides`, sized to the tokenizer's vocabulary."""
     overrides = dict(config_overrides)
     if init is not None:
         model = ModernBertForMaskedLM.from_pretrained(init, attn_implementation=attn_implementation, **overrides)
         if len(tokenizer) > model.config.vocab_size:
-            raise ValueError(f"tokenizer has {len(tokenizer)} tokens but {init!r} has a vocabulary of "
-                             f"{model.config.vocab_size}: they do not belong together")
+            raise ValueError(
+                f"tokenizer has {len(tokenizer)} tokens but {init!r} has a vocabulary of "
+                f"{model.config.vocab_size}: they do not belong together"
+            )
         return install_padding_safe_masks(model)
-    special = {"pad_token_id": tokenizer.pad_token_id, "cls_token_id": tokenizer.cls_token_id,
-               "sep_token_id": tokenizer.sep_token_id, "bos_token_id": tokenizer.cls_token_id,
-               "eos_token_id": tokenizer.sep_token_id}
+    special = {
+        "pad_token_id": tokenizer.pad_token_id,
+        "cls_token_id": tokenizer.cls_token_id,
+        "sep_token_id": tokenizer.sep_token_id,
+        "bos_token_id": tokenizer.cls_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+    }
     overrides.setdefault("vocab_size", round_up(len(tokenizer)))
     if overrides["vocab_size"] < len(tokenizer):
         raise ValueError(f"model.config.vocab_size {overrides['vocab_size']} < the tokenizer's {len(tokenizer)} tokens")
@@ -72,4 +82,3 @@ def build_mlm_model(init: Optional[str], config_overrides: dict[str, Any], token
 def count_parameters(model: torch.nn.Module) -> int:
     """Unique parameters (the tied decoder weight counts once)."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-

@@ -1,8 +1,9 @@
-"""Building ModernBERT masked-LM models (from an HF name/directory or from a config) and their Composer wrapper."""
+"""The Composer wrapper of a ModernBERT masked-LM: the prediction head runs only at the labelled positions, on
+padded or packed batches."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +13,7 @@ from transformers import ModernBertForMaskedLM, PreTrainedTokenizerBase
 
 from docketbert.core.batching import IGNORE_INDEX
 from docketbert.model.build import count_parameters
+from docketbert.model.modernbert import embedding_parameters, encoder_of, mlm_logits
 from docketbert.model.packed_attention import encode_packed
 
 
@@ -23,25 +25,26 @@ class MaskedLMModel(HuggingFaceModel):
     batches list those positions (`mlm_positions`, `mlm_labels`: `labelled_positions`), so the forward never waits
     for the device; other batches pick them with a boolean index."""
 
-    def __init__(self, model: ModernBertForMaskedLM, tokenizer: Optional[PreTrainedTokenizerBase] = None):
+    def __init__(self, model: ModernBertForMaskedLM, tokenizer: PreTrainedTokenizerBase | None = None):
         def metrics():
             return [LanguageCrossEntropy(ignore_index=IGNORE_INDEX), MaskedAccuracy(ignore_index=IGNORE_INDEX)]
 
-        super().__init__(model, tokenizer, use_logits=True, metrics=metrics(), eval_metrics=metrics(),
-                         shift_labels=False)
-        self.non_embedding_params = count_parameters(model) - model.model.embeddings.tok_embeddings.weight.numel()
+        super().__init__(
+            model, tokenizer, use_logits=True, metrics=metrics(), eval_metrics=metrics(), shift_labels=False
+        )
+        self.non_embedding_params = count_parameters(model) - embedding_parameters(model)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        if "segments" in batch:  # packed rows (docketbert/packing.py): each entry attends to itself only
-            hidden = encode_packed(self.model.model, batch["input_ids"], batch["segments"])
+        if "segments" in batch:  # packed rows (docketbert/data/packing.py): each entry attends to itself only
+            hidden = encode_packed(encoder_of(self.model), batch["input_ids"], batch["segments"])
         else:
-            hidden = self.model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+            hidden = encoder_of(self.model)(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
         if "mlm_positions" in batch:  # listed by the collator: no device-to-host wait for the rows' count
             rows, labels = hidden.flatten(0, 1).index_select(0, batch["mlm_positions"]), batch["mlm_labels"]
         else:
             picked = batch["labels"] != IGNORE_INDEX
             rows, labels = hidden[picked], batch["labels"][picked]
-        logits = self.model.decoder(self.model.head(rows))
+        logits = mlm_logits(self.model, rows)
         return {"logits": logits, "labels": labels, "hidden": hidden}
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: Any) -> torch.Tensor:
@@ -53,7 +56,7 @@ class MaskedLMModel(HuggingFaceModel):
         total = F.cross_entropy(outputs["logits"].float(), labels, ignore_index=IGNORE_INDEX, reduction="sum")
         return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
 
-    def eval_forward(self, batch: dict[str, torch.Tensor], outputs: Optional[Any] = None) -> torch.Tensor:
+    def eval_forward(self, batch: dict[str, torch.Tensor], outputs: Any | None = None) -> torch.Tensor:
         outputs = outputs if outputs is not None else self.forward(batch)
         self.labels = outputs["labels"]
         return outputs["logits"]
@@ -61,4 +64,3 @@ class MaskedLMModel(HuggingFaceModel):
     def flops_per_batch(self, batch: dict[str, torch.Tensor]) -> float:
         """Forward + backward FLOPs of the matrix multiplies on real tokens (6 per parameter per token)."""
         return 6.0 * self.non_embedding_params * float(batch["attention_mask"].sum())
-

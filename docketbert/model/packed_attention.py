@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import torch
 
+from docketbert.model.modernbert import token_embeddings
+
 PAD_SEGMENT = -1
 FLEX_BLOCK = 128  # FlexAttention's default sparse block size
 
@@ -41,8 +43,9 @@ def position_ids_for_segments(segments: torch.Tensor) -> torch.Tensor:
     return torch.where(segments >= 0, index - start_index, torch.zeros_like(index))
 
 
-def dense_masks(segments: torch.Tensor, sliding_window: int, implementation: str = "sdpa",
-                dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+def dense_masks(
+    segments: torch.Tensor, sliding_window: int, implementation: str = "sdpa", dtype: torch.dtype = torch.float32
+) -> dict[str, torch.Tensor]:
     """(B, 1, L, L) masks for sdpa (bool, True = attend) or eager (additive float). A padding query attends to
     itself only, so no row of the softmax is empty (an empty row would give NaN)."""
     index = torch.arange(segments.shape[1], device=segments.device)
@@ -53,14 +56,17 @@ def dense_masks(segments: torch.Tensor, sliding_window: int, implementation: str
     masks = {"full_attention": full[:, None], "sliding_attention": local[:, None]}
     if implementation == "eager":
         lowest = torch.finfo(dtype).min
-        masks = {k: torch.zeros(m.shape, dtype=dtype, device=m.device).masked_fill(~m, lowest) for k, m in masks.items()}
+        masks = {
+            k: torch.zeros(m.shape, dtype=dtype, device=m.device).masked_fill(~m, lowest) for k, m in masks.items()
+        }
     elif implementation != "sdpa":
         raise ValueError(f"dense packed masks are for sdpa or eager, not {implementation!r}")
     return masks
 
 
-def block_masks(segments: torch.Tensor, sliding_window: int,
-                tables: bool = True) -> dict[str, "torch.nn.attention.flex_attention.BlockMask"]:
+def block_masks(
+    segments: torch.Tensor, sliding_window: int, tables: bool = True
+) -> dict[str, torch.nn.attention.flex_attention.BlockMask]:
     """FlexAttention BlockMasks for the same pattern as `dense_masks`.
 
     The block tables come from per-block segment ranges (`_block_tables`: a few dozen small ops on the device),
@@ -79,14 +85,17 @@ def block_masks(segments: torch.Tensor, sliding_window: int,
 
     mods = {"full_attention": same_entry, "sliding_attention": same_entry_in_window}
     if not tables or not 0 < sliding_window < FLEX_BLOCK - 1:  # the tables read the window's edge tokens
-        return {name: create_block_mask(mod, batch, None, width, width, device=segments.device)
-                for name, mod in mods.items()}
+        return {
+            name: create_block_mask(mod, batch, None, width, width, device=segments.device)
+            for name, mod in mods.items()
+        }
     masks = {}
     for name, (partial, full) in _block_tables(segments, sliding_window).items():
         partial, full = _ordered(partial), _ordered(full)
         # Both patterns are symmetric, so the query-side tables (for the backward pass) equal the key-side ones.
-        masks[name] = BlockMask((width, width), *partial, *full, *partial, *full, BLOCK_SIZE=(FLEX_BLOCK, FLEX_BLOCK),
-                                mask_mod=mods[name])
+        masks[name] = BlockMask(
+            (width, width), *partial, *full, *partial, *full, BLOCK_SIZE=(FLEX_BLOCK, FLEX_BLOCK), mask_mod=mods[name]
+        )
     return masks
 
 
@@ -119,22 +128,27 @@ def _block_tables(segments: torch.Tensor, sliding_window: int) -> dict[str, tupl
     diagonal = torch.eye(n, dtype=torch.bool, device=segments.device)
     full = one_entry[:, :, None] & one_entry[:, None, :] & (lo[:, :, None] == lo[:, None, :])
     reach = _overlap((lo[:, :, None], hi[:, :, None]), (lo[:, None, :], hi[:, None, :])) | diagonal
-    link = _overlap(_segment_range(blocks[:, :-1, FLEX_BLOCK - sliding_window:]),
-                    _segment_range(blocks[:, 1:, :sliding_window]))  # (B, n - 1): block i with block i + 1
+    link = _overlap(
+        _segment_range(blocks[:, :-1, FLEX_BLOCK - sliding_window :]), _segment_range(blocks[:, 1:, :sliding_window])
+    )  # (B, n - 1): block i with block i + 1
     local = diagonal.expand(batch, n, n).clone()
     rows = torch.arange(n - 1, device=segments.device)
     local[:, rows, rows + 1] = link
     local[:, rows + 1, rows] = link
-    return {"full_attention": ((reach & ~full)[:, None], full[:, None]),
-            "sliding_attention": (local[:, None], torch.zeros_like(local)[:, None])}
+    return {
+        "full_attention": ((reach & ~full)[:, None], full[:, None]),
+        "sliding_attention": (local[:, None], torch.zeros_like(local)[:, None]),
+    }
 
 
 def _ordered(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A boolean tile table -> (count, indices) per query block, in `create_block_mask`'s layout: the active
     key blocks first in increasing order, then the others."""
     table = table.to(torch.int32)
-    return (table.sum(-1, dtype=torch.int32),
-            torch.argsort(table, dim=-1, descending=True, stable=True).to(torch.int32))
+    return (
+        table.sum(-1, dtype=torch.int32),
+        torch.argsort(table, dim=-1, descending=True, stable=True).to(torch.int32),
+    )
 
 
 def packed_masks(segments: torch.Tensor, config, dtype: torch.dtype = torch.float32) -> dict:
@@ -149,7 +163,7 @@ def packed_masks(segments: torch.Tensor, config, dtype: torch.dtype = torch.floa
 
 def encode_packed(encoder, input_ids: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
     """Run a ModernBertModel on packed rows; returns the last hidden state (B, L, H)."""
-    masks = packed_masks(segments, encoder.config, dtype=encoder.embeddings.tok_embeddings.weight.dtype)
+    masks = packed_masks(segments, encoder.config, dtype=token_embeddings(encoder).weight.dtype)
     return encoder(input_ids=input_ids, attention_mask=masks, position_ids=position_ids_for_segments(segments))[0]
 
 
@@ -161,13 +175,17 @@ def padded_segments(attention_mask: torch.Tensor) -> torch.Tensor:
 def _padding_safe_masks(module, args, kwargs):
     """Forward pre-hook of a ModernBertModel: a 2-D padding mask becomes this module's per-entry masks, in which a
     padding query attends to itself. With HF's own masks, a padding query whose sliding window holds only padding
-    has an empty mask row, and on an H200 the sdpa kernel picked under bf16 (cuDNN) returns NaN gradients for it,
+    has an empty mask row, and on a GPU the sdpa kernel picked under bf16 (cuDNN) returns NaN gradients for it,
     which spoil every weight (bench/sdpa_padding_check.py). Real tokens get the same masks and positions."""
     mask = kwargs.get("attention_mask")
-    if not isinstance(mask, torch.Tensor) or mask.dim() != 2 or module.config._attn_implementation == "flash_attention_2":
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dim() != 2
+        or module.config._attn_implementation == "flash_attention_2"
+    ):
         return None
     segments = padded_segments(mask)
-    kwargs["attention_mask"] = packed_masks(segments, module.config, dtype=module.embeddings.tok_embeddings.weight.dtype)
+    kwargs["attention_mask"] = packed_masks(segments, module.config, dtype=token_embeddings(module).weight.dtype)
     if kwargs.get("position_ids") is None:
         kwargs["position_ids"] = position_ids_for_segments(segments)
     return args, kwargs

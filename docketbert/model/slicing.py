@@ -9,11 +9,12 @@ sliced layer, n = `global_attn_every_n_layers`, the seed used 2).
 from __future__ import annotations
 
 import copy
-import re
 from typing import Literal
 
 import torch
 from transformers import ModernBertForMaskedLM
+
+from docketbert.model.modernbert import HEAD_PREFIXES, LAYER_KEY, TIED_DECODER_KEY, layer_key
 
 # The seed's published lists (experiments.md), by (num_layers, source_layers). The rule in `layer_indices`
 # reproduces every interleaved list but 8 of 28, which the seed chose by hand (step 3, then 4).
@@ -23,9 +24,6 @@ SEED_INTERLEAVED: dict[tuple[int, int], list[int]] = {
     (8, 28): [0, 3, 6, 9, 12, 16, 20, 24],
     (10, 28): [0, 3, 6, 9, 12, 15, 18, 21, 24, 27],
 }
-
-_LAYER_KEY = re.compile(r"^model\.layers\.(\d+)\.(.*)$")
-_HEAD_PREFIXES = ("model.final_norm.", "head.", "decoder.")
 
 
 def layer_indices(mode: Literal["first", "interleaved"], num_layers: int, source_layers: int) -> list[int]:
@@ -70,17 +68,23 @@ def check_layers(layers: list[int], source_layers: int) -> list[int]:
     return layers
 
 
-def slice_layers(model: ModernBertForMaskedLM, layers: list[int], *, copy_head: bool = True,
-                 attention: Literal["keep", "every_n"] = "keep",
-                 global_attn_every_n_layers: int = 2) -> ModernBertForMaskedLM:
+def slice_layers(
+    model: ModernBertForMaskedLM,
+    layers: list[int],
+    *,
+    copy_head: bool = True,
+    attention: Literal["keep", "every_n"] = "keep",
+    global_attn_every_n_layers: int = 2,
+) -> ModernBertForMaskedLM:
     """A new ModernBertForMaskedLM with the source's layers `layers` (in that order), on the source's device and
     dtype. The source is not modified."""
     source_config = model.config
     layers = check_layers(layers, source_config.num_hidden_layers)
     config = copy.deepcopy(source_config)
     config.num_hidden_layers = len(layers)
-    config.layer_types = sliced_layer_types(list(source_config.layer_types), layers, attention,
-                                            global_attn_every_n_layers)
+    config.layer_types = sliced_layer_types(
+        list(source_config.layer_types), layers, attention, global_attn_every_n_layers
+    )
     reference = next(model.parameters())
     with torch.device(reference.device):
         sliced = ModernBertForMaskedLM(config)
@@ -89,18 +93,18 @@ def slice_layers(model: ModernBertForMaskedLM, layers: list[int], *, copy_head: 
     position = {source: target for target, source in enumerate(layers)}
     wanted = {}
     for key, value in model.state_dict().items():
-        match = _LAYER_KEY.match(key)
+        match = LAYER_KEY.match(key)
         if match:
             source = int(match.group(1))
             if source in position:
-                wanted[f"model.layers.{position[source]}.{match.group(2)}"] = value
-        elif copy_head or not key.startswith(_HEAD_PREFIXES):
+                wanted[layer_key(position[source], match.group(2))] = value
+        elif copy_head or not key.startswith(HEAD_PREFIXES):
             wanted[key] = value  # embeddings (and the tied decoder weight through them); head when copied
     missing, unexpected = sliced.load_state_dict(wanted, strict=False)
     if unexpected:
         raise RuntimeError(f"slicing produced keys the sliced model lacks: {unexpected}")
-    allowed_missing = () if copy_head else _HEAD_PREFIXES
-    really_missing = [k for k in missing if not k.startswith(allowed_missing) and k != "decoder.weight"]
+    allowed_missing = () if copy_head else HEAD_PREFIXES
+    really_missing = [k for k in missing if not k.startswith(allowed_missing) and k != TIED_DECODER_KEY]
     if really_missing:
         raise RuntimeError(f"slicing left weights uninitialised: {really_missing}")
     sliced.train(model.training)

@@ -1,5 +1,5 @@
-"""A lean ModernBERT encoder forward on unpadded tokens, for inference (layout "unpadded": the CPU default; on a GPU
-an opt-in candidate, not measured there yet).
+"""A lean ModernBERT encoder forward on unpadded tokens, for inference (layout "unpadded": the CPU default; opt-in on a
+GPU).
 
 It runs the weights of a transformers `ModernBertModel` (fp32, bf16 or dynamic-int8 Linear layers alike) without
 transformers' per-call machinery, and computes no padding where it can be avoided:
@@ -7,8 +7,8 @@ transformers' per-call machinery, and computes no padding where it can be avoide
 - attention runs per batch of length-sorted entries padded to the longest one (sorting leaves ~10% padding), with
   a key-padding mask, plus ModernBERT's window |i - j| <= sliding_window on local layers when entries are longer
   than the window. Rows up to MATMUL_ATTENTION_MAX_LEN tokens use matmul-softmax-matmul, a few rows at a time so
-  that a chunk's scores stay under SCORE_CHUNK elements; it beats the CPU sdpa kernel at docket-entry lengths
-  (BENCHMARKS.md). Longer rows, and every row off the CPU, use sdpa. The softmax scale is folded into the
+  that a chunk's scores stay under SCORE_CHUNK elements; at docket-entry lengths it beats the CPU sdpa kernel
+  (bench/cpu_attention.py). Longer rows, and every row off the CPU, use sdpa. The softmax scale is folded into the
   queries' rotary tables;
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
@@ -16,9 +16,9 @@ The result equals transformers' forward on each entry alone (tests/test_unpadded
 
 With `compile=True` each layer's pieces (norm, QKV projection, rotary and the scatter into padded rows; the gather
 back, output projection, residual, norm and GLU MLP) go through `torch.compile(dynamic=True)`: a few graphs, shared
-by every layer and batch shape. Attention stays eager. On the 2-core CPU it is level with eager (0.94-1.03x on
-scratch-7M, 1.00-1.01x on base-150M; BENCHMARKS.md), so it is off by default; it is a candidate for the GPU, where
-transformers' eager ModernBERT runs at ~16% of the matrix rate (not measured there yet).
+by every layer and batch shape. Attention stays eager. It is off by default: on the CPU it
+is level with eager (BENCHMARKS.md); it is a candidate for the GPU, where eager ModernBERT leaves the matrix units
+mostly idle.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from docketbert.core.batching import flat_ids
 from docketbert.core.transfer import to_device
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
-# Measured on the CPU (bench/cpu_attention.py, BENCHMARKS.md): with bf16, matmul attention still wins up to 256
-# tokens (1-5% end to end); in fp32 (modes exact and int8) sdpa is level or faster above 128.
+# On the CPU, with bf16 matmul attention wins up to 256 tokens; in fp32 (modes exact and int8) sdpa is level or
+# faster above 128 (bench/cpu_attention.py).
 MATMUL_ATTENTION_MAX_LEN = {torch.float32: 128, torch.bfloat16: 256}
 # Matmul attention runs on chunks of rows with at most this many scores (rows x heads x queries x keys): larger
-# score tensors fall out of cache, and without docketbert.cpu_memory's tuning they cost page faults on every call
-# (a 7-row batch of 290-token rows, 4 heads, bf16: 9 ms whole against 3 ms with sdpa; BENCHMARKS.md).
+# score tensors fall out of cache, and without docketbert.core.cpu_memory's tuning they cost page faults on every
+# call.
 SCORE_CHUNK = 1 << 21
 
 
@@ -52,9 +52,17 @@ def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
     return torch.matmul(torch.softmax(scores, -1, dtype=torch.float32).to(v.dtype), v)
 
 
-def _attention_inputs(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor,
-                      slot: torch.Tensor, pad_slot: torch.Tensor, padded_tokens: int, heads: int, head_dim: int
-                      ) -> torch.Tensor:
+def _attention_inputs(
+    hidden: torch.Tensor,
+    layer: torch.nn.Module,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    slot: torch.Tensor,
+    pad_slot: torch.Tensor,
+    padded_tokens: int,
+    heads: int,
+    head_dim: int,
+) -> torch.Tensor:
     """(padded_tokens, 3, heads, head_dim): rotated queries (scaled by the rotary tables) and keys, and values of
     the real tokens `hidden` (T, hidden), scattered to their slots in the length-sorted batch padded per row; the
     padding slots `pad_slot` are zeros (masked keys stay finite). Queries and keys are rotated in fp32, as
@@ -71,12 +79,20 @@ def _attention_inputs(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.T
     return padded.index_fill_(0, pad_slot, 0)
 
 
-def _attention_inputs_for_compile(hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor,
-                                  slot: torch.Tensor, pad_slot: torch.Tensor, padded_tokens: int, heads: int,
-                                  head_dim: int) -> torch.Tensor:
+def _attention_inputs_for_compile(
+    hidden: torch.Tensor,
+    layer: torch.nn.Module,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    slot: torch.Tensor,
+    pad_slot: torch.Tensor,
+    padded_tokens: int,
+    heads: int,
+    head_dim: int,
+) -> torch.Tensor:
     """`_attention_inputs` without writes into views, for torch.compile, which fuses the rotation's concatenation and
-    the zeroing into its kernels: compiled, the in-place version ran 2-3x slower than eager (scratch-7M, CPU), this
-    one level with it. `pad_slot` is unused (every slot starts at zero)."""
+    the zeroing into its kernels: compiled, the in-place version is much slower than eager, this one level with it.
+    `pad_slot` is unused (every slot starts at zero)."""
     qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
     qk, half = qkv[:, :2].float(), head_dim // 2
     first, second = qk[..., :half], qk[..., half:]
@@ -94,8 +110,9 @@ def _mlp_block(residual: torch.Tensor, attention_out: torch.Tensor, layer: torch
     return hidden + layer.mlp.Wo(layer.mlp.act(gate_in) * gate)
 
 
-def _layer_output(hidden: torch.Tensor, attention: torch.Tensor, slot: torch.Tensor, layer: torch.nn.Module
-                  ) -> torch.Tensor:
+def _layer_output(
+    hidden: torch.Tensor, attention: torch.Tensor, slot: torch.Tensor, layer: torch.nn.Module
+) -> torch.Tensor:
     """attention (B, H, L, D) gathered back to the real tokens, then `_mlp_block`."""
     rows, heads, width, head_dim = attention.shape
     flat = attention.transpose(1, 2).reshape(rows * width, heads * head_dim)
@@ -130,7 +147,7 @@ class UnpaddedEncoder:
         self.window = config.sliding_window
         self.layer_types = list(config.layer_types)
         self.inv_freq = {t: getattr(model.rotary_emb, f"{t}_inv_freq") for t in set(self.layer_types)}
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.ops = _compiled_ops() if compile else _EAGER
 
     def _rotary(self, positions: torch.Tensor, dtype: torch.dtype) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -146,12 +163,12 @@ class UnpaddedEncoder:
             out[layer_type] = (cos * scale, sin * scale)
         return out
 
-    def _masks(self, lengths: torch.Tensor, width: int, dtype: torch.dtype, padded: bool
-               ) -> dict[str, torch.Tensor | None]:
+    def _masks(
+        self, lengths: torch.Tensor, width: int, dtype: torch.dtype, padded: bool
+    ) -> dict[str, torch.Tensor | None]:
         """Additive masks per layer type: keys past each row's length (when some row is `padded`, i.e. shorter than
-        `width`); on local layers also outside the window. Built on the device of `lengths`. (A 65,536-token GPU batch
-        of 100-token rows has a 26 MB band mask; built on the host, 100k entries' masks took 1.1-1.9 s of host time
-        and 2.8 GB of copies.)"""
+        `width`); on local layers also outside the window. Built on the device of `lengths`: a GPU batch's band mask is
+        large, and building it on the host would cost a copy per batch."""
         full, device = None, lengths.device
         if padded:
             keys = torch.arange(width, device=device)[None, :] < lengths[:, None]  # (B, L)
@@ -168,7 +185,7 @@ class UnpaddedEncoder:
         """q (B, H, Lq, D), already scaled; k and v (B, H, L, D); mask (B or 1, 1, Lq or 1, L) -> (B, H, Lq, D)."""
         n, heads, queries, width = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
         # Off the CPU every row goes through sdpa: its fused kernels keep scores out of memory there (the GPU's
-        # 64k-token batches would otherwise split into ~100 chunks a layer). Not measured on a GPU yet.
+        # large batches would otherwise split into many chunks a layer).
         if q.device.type != "cpu" or width > MATMUL_ATTENTION_MAX_LEN.get(q.dtype, 128):
             mask = None if mask is None else mask.to(q.dtype)  # sdpa wants the mask in the query's dtype
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
@@ -177,8 +194,8 @@ class UnpaddedEncoder:
             return _matmul_attention(q, k, v, mask)
         parts = []
         for i in range(0, n, rows):
-            part_mask = None if mask is None else mask[i:i + rows] if mask.shape[0] > 1 else mask
-            parts.append(_matmul_attention(q[i:i + rows], k[i:i + rows], v[i:i + rows], part_mask))
+            part_mask = None if mask is None else mask[i : i + rows] if mask.shape[0] > 1 else mask
+            parts.append(_matmul_attention(q[i : i + rows], k[i : i + rows], v[i : i + rows], part_mask))
         return torch.cat(parts)
 
     @torch.inference_mode()
@@ -203,7 +220,8 @@ class UnpaddedEncoder:
         pad_slot = is_pad.nonzero().squeeze(1)
         padded = not bool((lengths == width).all())  # on the host, before the copies
         ids, starts, positions, slot, pad_slot, lengths = (  # no synchronization per batch on a GPU
-            to_device(x, device) for x in (ids, starts, positions, slot, pad_slot, lengths))
+            to_device(x, device) for x in (ids, starts, positions, slot, pad_slot, lengths)
+        )
         # fp32 on the CPU (matmul attention adds them to the scores); off it in the model's dtype, as sdpa wants
         mask_dtype = torch.float32 if device.type == "cpu" else model.embeddings.tok_embeddings.weight.dtype
         masks = self._masks(lengths, width, mask_dtype, padded)
@@ -215,8 +233,7 @@ class UnpaddedEncoder:
         for index, layer in enumerate(model.layers):
             layer_type = self.layer_types[index]
             cos, sin = rotary[layer_type]
-            padded = ops.attention_inputs(hidden, layer, cos, sin, slot, pad_slot, n * width, self.heads,
-                                          self.head_dim)
+            padded = ops.attention_inputs(hidden, layer, cos, sin, slot, pad_slot, n * width, self.heads, self.head_dim)
             q, k, v = padded.view(n, width, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
             mask = masks[layer_type]
             if index == last and pooling == "cls":  # only the [CLS] queries matter from here on
@@ -229,5 +246,7 @@ class UnpaddedEncoder:
         if pooling in ("cls", "none"):
             return hidden
         owner = torch.repeat_interleave(torch.arange(n, device=device), lengths, output_size=len(ids))  # no sync
-        sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(0, owner, hidden.float())
+        sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(
+            0, owner, hidden.float()
+        )
         return (sums / lengths[:, None]).to(dtype)

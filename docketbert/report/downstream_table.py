@@ -1,7 +1,7 @@
 """The downstream table: per task, which init (domain-pretrained run, the same shape from random init, a general
 model) reaches what held-out score, beside the baselines, from docketbert.finetune output directories.
 
-Hook into the report: `from docketbert.downstream_table import downstream_table; md += downstream_table(dirs)`
+Hook into the report: `from docketbert.report.downstream_table import downstream_table; md += downstream_table(dirs)`
 with `dirs` the fine-tune outputs (e.g. sorted(Path("runs/ft").glob("*/metrics.json")) parents)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # Settings that make fine-tunes of one init comparable; runs differing only in `seed` (split and training order)
 # are repeats of one setting and are summarised together.
@@ -46,11 +46,19 @@ def seed_summary(dirs: Iterable[str | Path]) -> str:
         metrics, info = _load(Path(d))
         config = info.get("config", {})
         settings = ", ".join(f"{k} {config[k]}" for k in SETTINGS if config.get(k) not in (None, False))
-        key = (metrics.get("task", "?"), config.get("init", Path(d).name), info.get("init_kind", "?"), settings,
-               _main_score(metrics)[0])
+        key = (
+            metrics.get("task", "?"),
+            config.get("init", Path(d).name),
+            info.get("init_kind", "?"),
+            settings,
+            _main_score(metrics)[0],
+        )
         groups[key].append((_main_score(metrics)[1], *_best_baseline(metrics)))
-    lines = ["| task | init | init kind | settings | seeds | held-out score, mean ± sd | best baseline, same splits "
-             "| seeds beating it |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | init | init kind | settings | seeds | held-out score, mean ± sd | best baseline, same splits "
+        "| seeds beating it |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for (task, init, kind, settings, key), runs in sorted(groups.items()):
         if len(runs) < 2:
             continue
@@ -58,8 +66,10 @@ def seed_summary(dirs: Iterable[str | Path]) -> str:
         names = "/".join(sorted({name for _, name, _ in scored}))
         shown = f"{names} {_mean_sd([value for _, _, value in scored])}" if scored else "-"
         wins = f"{sum(score > value for score, _, value in scored)} of {len(scored)}" if scored else "-"
-        lines.append(f"| {task} | {init} | {kind} | {settings} | {len(runs)} | {key} {_mean_sd([r[0] for r in runs])} "
-                     f"| {shown} | {wins} |")
+        lines.append(
+            f"| {task} | {init} | {kind} | {settings} | {len(runs)} | {key} {_mean_sd([r[0] for r in runs])} "
+            f"| {shown} | {wins} |"
+        )
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
@@ -72,12 +82,24 @@ def downstream_table(dirs: Iterable[str | Path]) -> str:
         metrics, info = _load(d)
         key, value = _main_score(metrics)
         best, best_value = _best_baseline(metrics)
-        rows.append((metrics.get("task", "?"), info.get("config", {}).get("init", d.name), info.get("init_kind", "?"),
-                     f"{key} {value:.3f}", f"{metrics['accuracy']:.3f}" if "accuracy" in metrics else "-",
-                     f"{best} {best_value:.3f}" if best else "-", str(metrics.get("n", "?"))))
+        rows.append(
+            (
+                metrics.get("task", "?"),
+                info.get("config", {}).get("init", d.name),
+                info.get("init_kind", "?"),
+                f"{key} {value:.3f}",
+                f"{metrics['accuracy']:.3f}" if "accuracy" in metrics else "-",
+                f"{best} {best_value:.3f}" if best else "-",
+                str(metrics.get("n", "?")),
+            )
+        )
     rows.sort(key=lambda r: (r[0], r[3]))
-    lines = ["| task | init | init kind | held-out score | accuracy | best baseline | n |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | init | init kind | held-out score | accuracy | best baseline | n |",
+        "|---|---|---|---|---|---|---|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     summary = seed_summary(dirs)
-    return "\n".join(lines) + "\n" + (f"\nOver seeds (each seed its own split by case):\n\n{summary}" if summary else "")
+    return (
+        "\n".join(lines) + "\n" + (f"\nOver seeds (each seed its own split by case):\n\n{summary}" if summary else "")
+    )

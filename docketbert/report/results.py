@@ -18,12 +18,20 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from docketbert.report.downstream_table import downstream_table
 
-COLUMNS = ["model", "100k_gpu_seconds", "200_cpu_seconds", "num_params_million", "eval_loss",
-           "train_tokens_per_s", "device", "status"]
+COLUMNS = [
+    "model",
+    "100k_gpu_seconds",
+    "200_cpu_seconds",
+    "num_params_million",
+    "eval_loss",
+    "train_tokens_per_s",
+    "device",
+    "status",
+]
 EVAL_LOSS_TAG = "metrics/eval/LanguageCrossEntropy"
 TOKEN_TAG = "time/token"
 THROUGHPUT_TAG = "throughput/tokens_per_sec"
@@ -40,7 +48,7 @@ class Run:
     curve: list[tuple[float, float]] = field(default_factory=list)  # (tokens seen, eval loss)
 
 
-def read_json(path: Path) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(content, None), (None, None) when absent, or (None, a problem) when unreadable."""
     if not path.exists():
         return None, None
@@ -90,7 +98,7 @@ def loss_curve(scalars: dict[str, list[tuple[int, float]]]) -> list[tuple[float,
     return curve
 
 
-def bench_seconds(bench: dict[str, Any], part: str, protocol_entries: int) -> tuple[Optional[float], bool]:
+def bench_seconds(bench: dict[str, Any], part: str, protocol_entries: int) -> tuple[float | None, bool]:
     """The seed protocol's best seconds, scaled to the protocol's entry count; (seconds, scaled?)."""
     seconds, entries = bench.get(f"{part}_seconds"), bench.get(f"{part}_entries")
     if seconds is None:
@@ -176,6 +184,7 @@ def csv_table(runs: list[Run]) -> str:
 
 def plot_losses(runs: list[Run], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -201,6 +210,7 @@ def plot_speed(runs: list[Run], path: Path) -> None:
     """Seconds per 100k entries on the GPU (CPU seconds per 200 entries when no run has GPU numbers) against eval
     loss, point area by parameters."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -210,8 +220,9 @@ def plot_speed(runs: list[Run], path: Path) -> None:
     for run in points:
         size = 20 + 6 * math.sqrt(run.row["num_params_million"] or 1) * 10
         ax.scatter(run.row[column], run.row["eval_loss"], s=size, alpha=0.6)
-        ax.annotate(run.name, (run.row[column], run.row["eval_loss"]), fontsize=8, xytext=(4, 4),
-                    textcoords="offset points")
+        ax.annotate(
+            run.name, (run.row[column], run.row["eval_loss"]), fontsize=8, xytext=(4, 4), textcoords="offset points"
+        )
     ax.set_xlabel("seconds per 100k entries (GPU)" if column.startswith("100k") else "seconds per 200 entries (CPU)")
     ax.set_ylabel("eval loss")
     ax.set_title("Speed against quality (point area ~ parameters)")
@@ -226,8 +237,9 @@ def plot_speed(runs: list[Run], path: Path) -> None:
 PLOTS = {"loss": "eval_loss_vs_tokens.png", "speed": "speed_vs_quality.png"}
 
 
-def write_report(runs_dir: Path, out: Path, template: Optional[Path] = None,
-                 finetune_dir: Optional[Path] = None) -> dict[str, Path]:
+def write_report(
+    runs_dir: Path, out: Path, template: Path | None = None, finetune_dir: Path | None = None
+) -> dict[str, Path]:
     runs = collect(runs_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(runs)
@@ -244,22 +256,34 @@ def write_report(runs_dir: Path, out: Path, template: Optional[Path] = None,
         written["downstream"].write_text(downstream)
     if template is not None:
         plots = "\n\n".join(f"![{k}]({v})" for k, v in PLOTS.items())
-        text = (template.read_text().replace("{results_table}", table).replace("{plots}", plots)
-                .replace("{downstream_table}", downstream))
+        text = (
+            template.read_text()
+            .replace("{results_table}", table)
+            .replace("{plots}", plots)
+            .replace("{downstream_table}", downstream)
+        )
         written["readme"] = out / "README.md"
         written["readme"].write_text(text)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m docketbert.report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m docketbert.report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("runs", type=Path, help="the folder of run directories (run_root)")
     p.add_argument("--out", type=Path, help="where to write the table and plots (default: RUNS/report)")
-    p.add_argument("--template", type=Path, help="a Markdown template with {results_table} (and {plots}); "
-                                                 "rendered to OUT/README.md")
-    p.add_argument("--finetune", type=Path, help="a folder of docketbert.finetune outputs: adds the downstream "
-                                                 "table (OUT/downstream.md, {downstream_table} in the template)")
+    p.add_argument(
+        "--template",
+        type=Path,
+        help="a Markdown template with {results_table} (and {plots}); rendered to OUT/README.md",
+    )
+    p.add_argument(
+        "--finetune",
+        type=Path,
+        help="a folder of docketbert.finetune outputs: adds the downstream "
+        "table (OUT/downstream.md, {downstream_table} in the template)",
+    )
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     if not args.runs.is_dir():
         p.error(f"{args.runs} is not a directory")

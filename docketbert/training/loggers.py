@@ -17,8 +17,9 @@ class LocalOnlyWandBLogger(WandBLogger):
     WandBLogger then calls `wandb.Api()`, which fails without an API key (offline runs). Checkpoints live in the
     run directory, so there is nothing to fetch from W&B."""
 
-    def download_file(self, remote_file_name: str, destination: str, overwrite: bool = False,
-                      progress_bar: bool = True) -> None:
+    def download_file(
+        self, remote_file_name: str, destination: str, overwrite: bool = False, progress_bar: bool = True
+    ) -> None:
         raise FileNotFoundError(f"{remote_file_name} is not fetched from W&B (checkpoints are kept locally)")
 
 
@@ -30,8 +31,12 @@ def build_loggers(cfg: TrainConfig, run_dir: Path) -> list[LoggerDestination]:
         wandb_dir = run_dir / "wandb"
         wandb_dir.mkdir(parents=True, exist_ok=True)
         mode = os.environ.get("WANDB_MODE", cfg.loggers.wandb.mode)
-        loggers.append(LocalOnlyWandBLogger(
-            project=cfg.loggers.wandb.project, entity=cfg.loggers.wandb.entity, name=cfg.run_name,
-            init_kwargs={"mode": mode, "dir": str(wandb_dir), "id": cfg.run_name, "resume": "allow"},
-        ))
+        loggers.append(
+            LocalOnlyWandBLogger(
+                project=cfg.loggers.wandb.project,
+                entity=cfg.loggers.wandb.entity,
+                name=cfg.run_name,
+                init_kwargs={"mode": mode, "dir": str(wandb_dir), "id": cfg.run_name, "resume": "allow"},
+            )
+        )
     return loggers

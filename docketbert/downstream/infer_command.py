@@ -10,7 +10,11 @@ CourtListener COPY quoting), text (one entry per line). Outputs by extension:
   .parquet  needs pyarrow (not a dependency: `uv pip install pyarrow`); columns index + embedding (list<float>) or
             index + prediction (JSON text)
 The task is "predict" for a fine-tuned head (*ForSequenceClassification / *ForTokenClassification export), else
-"embed"; --task embed gives embeddings of a fine-tuned model's encoder. Unreadable records (invalid JSON, no text)
+"embed"; --task embed gives embeddings of a fine-tuned model's encoder. Predictions are decoded by the downstream
+task (`docketbert.downstream.predict`): the one a fine-tune recorded in MODEL_DIR/docketbert_finetune.json, so they
+are exactly what `docketbert.evaluate` scores (citations: spans trimmed to digit runs), else the one the head's
+config implies (a token head: spans trimmed of whitespace). With a recorded fine-tune, --max-length defaults to
+its max_length. Unreadable records (invalid JSON, no text)
 and empty entries are kept as empty entries so the output lines up with the input; all are counted at the end.
 """
 
@@ -30,13 +34,18 @@ NPY_HEADER = 128  # bytes: magic, version, length, the header dict padded with s
 
 # ---- writers (all incremental) -----------------------------------------------------------------------------------
 
+
 class JsonlWriter:
     def __init__(self, path: Path, task: str):
-        self.f, self.task = open(path, "w", encoding="utf-8"), task
+        self.f, self.task = open(path, "w", encoding="utf-8"), task  # noqa: SIM115 (closed by close())
 
     def write(self, start: int, results) -> None:
         for i, r in enumerate(results, start):
-            rec = {"index": i, "embedding": [round(float(x), 6) for x in r]} if self.task == "embed" else {"index": i, **r}
+            rec = (
+                {"index": i, "embedding": [round(float(x), 6) for x in r]}
+                if self.task == "embed"
+                else {"index": i, **r}
+            )
             self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
@@ -49,12 +58,12 @@ class NpyWriter:
     def __init__(self, path: Path, task: str):
         if task != "embed":
             raise SystemExit("error: .npy output holds embeddings only; use .jsonl or .parquet for predictions")
-        self.f, self.rows, self.width = open(path, "wb"), 0, None
+        self.f, self.rows, self.width = open(path, "wb"), 0, None  # noqa: SIM115 (closed by close())
         self._header()
 
     def _header(self) -> None:
         shape = (self.rows, self.width or 0)
-        text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % shape
+        text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % shape  # noqa: UP031
         body = text.ljust(NPY_HEADER - 10 - 1) + "\n"
         self.f.seek(0)
         self.f.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1"))
@@ -76,7 +85,9 @@ class ParquetWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise SystemExit("error: .parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy")
+            raise SystemExit(
+                "error: .parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy"
+            ) from None
         self.pa, self.pq, self.path, self.task, self.writer = pa, pq, path, task, None
 
     def write(self, start: int, results) -> None:
@@ -101,25 +112,40 @@ WRITERS = {".jsonl": JsonlWriter, ".npy": NpyWriter, ".parquet": ParquetWriter}
 
 # ---- the run -----------------------------------------------------------------------------------------------------
 
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     from docketbert.inference.encoder import LAYOUTS, MODES, POOLINGS
 
-    p = argparse.ArgumentParser(prog="python -m docketbert.infer", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m docketbert.infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("model_dir", metavar="MODEL_DIR", help="an exported model (config.json, weights, tokenizer)")
     p.add_argument("--input", required=True, type=Path, help="entries: .jsonl / .csv / .txt (optionally .gz/.bz2/.xz)")
-    p.add_argument("--output", required=True, type=Path, help="results: .jsonl, .npy (embeddings) or .parquet (pyarrow)")
+    p.add_argument(
+        "--output", required=True, type=Path, help="results: .jsonl, .npy (embeddings) or .parquet (pyarrow)"
+    )
     p.add_argument("--format", choices=["jsonl", "csv", "text"], help="input format (default: from the extension)")
-    p.add_argument("--task", choices=["auto", "embed", "predict"], default="auto",
-                   help="default auto: predict for a fine-tuned head, embed otherwise")
+    p.add_argument(
+        "--task",
+        choices=["auto", "embed", "predict"],
+        default="auto",
+        help="default auto: predict for a fine-tuned head, embed otherwise",
+    )
     p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:1 ...")
-    p.add_argument("--mode", choices=MODES, default="exact",
-                   help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
-                        "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)")
-    p.add_argument("--layout", choices=LAYOUTS,
-                   help="batch layout for embeddings: unpadded (lean forward on real tokens; the CPU default for "
-                        "ModernBERT), padded (HF forward on sorted padded batches; the GPU default), packed (several "
-                        "entries per row, FlexAttention on GPU)")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default="exact",
+        help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
+        "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        help="batch layout for embeddings: unpadded (lean forward on real tokens; the CPU default for "
+        "ModernBERT), padded (HF forward on sorted padded batches; the GPU default), packed (several "
+        "entries per row, FlexAttention on GPU)",
+    )
     p.add_argument("--pooling", choices=POOLINGS, default="cls", help="embedding pooling (default cls)")
     p.add_argument("--text-key", default="text", help="JSONL key of the entry text (default text)")
     p.add_argument("--text-column", default="description", help="CSV column of the entry text (default description)")
@@ -146,29 +172,62 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from docketbert.data.readers import InputError, iter_rows
+    from docketbert.downstream.predict import finetune_record, predict, task_for_model_dir
     from docketbert.inference.encoder import Encoder
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    max_length = args.max_length
+    if max_length is None and args.task != "embed":  # predict as the fine-tune was trained and scored
+        max_length = finetune_record(args.model_dir).get("config", {}).get("max_length")
     try:
-        enc = Encoder.from_pretrained(args.model_dir, device=args.device, mode=args.mode, pooling=args.pooling,
-                                      max_length=args.max_length, token_budget=args.token_budget,
-                                      tokenizer=args.tokenizer, layout=args.layout)
+        enc = Encoder.from_pretrained(
+            args.model_dir,
+            device=args.device,
+            mode=args.mode,
+            pooling=args.pooling,
+            max_length=max_length,
+            token_budget=args.token_budget,
+            tokenizer=args.tokenizer,
+            layout=args.layout,
+        )
     except (FileNotFoundError, ValueError, OSError) as err:
-        raise SystemExit(f"error: {err}")
+        raise SystemExit(f"error: {err}") from None
     head = any(k in type(enc.model).__name__ for k in ("ForSequenceClassification", "ForTokenClassification"))
     task = args.task if args.task != "auto" else ("predict" if head else "embed")
     if task == "predict" and not head:
         raise SystemExit(f"error: {args.model_dir} has no fine-tuned head; use --task embed")
-    run = enc.embed if task == "embed" else enc.predict
+    decoder = None
+    if task == "embed":
+        run = enc.embed
+    else:
+        try:
+            decoder = task_for_model_dir(args.model_dir, enc.model.config)
+        except ValueError as err:
+            raise SystemExit(f"error: {err}") from None
+
+        def run(texts):
+            return predict(enc, texts, decoder)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     writer = WRITERS[args.output.suffix.lower()](args.output, task)
-    bar = tqdm(total=args.input.stat().st_size, unit="B", unit_scale=True, disable=args.no_progress,
-               desc=f"{task} {args.input.name}", file=sys.stderr)
+    bar = tqdm(
+        total=args.input.stat().st_size,
+        unit="B",
+        unit_scale=True,
+        disable=args.no_progress,
+        desc=f"{task} {args.input.name}",
+        file=sys.stderr,
+    )
     unreadable, done, started = 0, 0, time.perf_counter()
-    rows = iter_rows(args.input, args.format, text_column=args.text_column, docket_column=None,
-                     text_key=args.text_key, progress=bar.update)
+    rows = iter_rows(
+        args.input,
+        args.format,
+        text_column=args.text_column,
+        docket_column=None,
+        text_key=args.text_key,
+        progress=bar.update,
+    )
     chunk: list[str] = []
     try:
         for row in rows:
@@ -183,16 +242,31 @@ def main(argv: list[str] | None = None) -> int:
             writer.write(done, run(chunk))
             done += len(chunk)
     except InputError as err:
-        raise SystemExit(f"error: {err}")
+        raise SystemExit(f"error: {err}") from None
     finally:
         writer.close()
         bar.close()
     seconds = time.perf_counter() - started
     c = enc.counts
-    print(json.dumps({"task": task, "entries": done, "empty": c.empty, "unreadable": unreadable,
-                      "truncated": c.truncated, "max_length": enc.max_length, "tokens": c.tokens,
-                      "seconds": round(seconds, 2), "entries_per_s": round(done / max(seconds, 1e-9), 1),
-                      "output": str(args.output)}), file=sys.stderr)
+    decoded = {"decoded_as": decoder.name} if decoder is not None else {}
+    print(
+        json.dumps(
+            {
+                "task": task,
+                **decoded,
+                "entries": done,
+                "empty": c.empty,
+                "unreadable": unreadable,
+                "truncated": c.truncated,
+                "max_length": enc.max_length,
+                "tokens": c.tokens,
+                "seconds": round(seconds, 2),
+                "entries_per_s": round(done / max(seconds, 1e-9), 1),
+                "output": str(args.output),
+            }
+        ),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,0 +1,3 @@
+from docketbert.data.synthetic.cli import main
+
+raise SystemExit(main())
