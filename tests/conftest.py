@@ -76,27 +76,11 @@ def tokenizer_dir(tmp_path_factory, corpus) -> Path:
 @pytest.fixture(scope="session")
 def mds_dir(tmp_path_factory, corpus, tokenizer_dir) -> Path:
     """The entry corpus as tokenized MDS shards: <dir>/train and <dir>/eval, split by case."""
+    from tiny_models import to_mds_args
+
     from docketbert.data.conversion import main as to_mds
 
     out = tmp_path_factory.mktemp("mds")
-    rc = to_mds(
-        [
-            "--input",
-            str(corpus),
-            "--output",
-            str(out),
-            "--tokenizer",
-            str(tokenizer_dir),
-            "--docket-key",
-            "case",
-            "--eval-fraction",
-            "0.1",
-            "--max-seq-len",
-            "256",
-            "--workers",
-            "1",
-            "--no-progress",
-        ]
-    )
+    rc = to_mds(to_mds_args(corpus, out, tokenizer_dir, workers=1))
     assert rc == 0
     return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import to_mds_args
 
 from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.conversion import eval_side, main
@@ -98,25 +99,7 @@ def test_corpus_roundtrip(mds_dir, real, corpus, corpus_rows, tokenizer):
 
 def test_two_workers_give_the_same_shards(mds_dir, real, corpus, tokenizer_dir, tmp_path):
     out = tmp_path / "w2"
-    rc = main(
-        [
-            "--input",
-            str(corpus),
-            "--output",
-            str(out),
-            "--tokenizer",
-            str(tokenizer_dir),
-            "--docket-key",
-            "case",
-            "--eval-fraction",
-            "0.1",
-            "--max-seq-len",
-            "256",
-            "--workers",
-            "2",
-            "--no-progress",
-        ]
-    )
+    rc = main(to_mds_args(corpus, out, tokenizer_dir, workers=2))
     assert rc == 0
     got = read_output(out)
     for split in ("train", "eval"):

@@ -1,4 +1,5 @@
-"""Helpers for the slicing / distillation / study tests: tiny ModernBERTs saved as HF directories, and run overrides."""
+"""Helpers shared by tests: tiny ModernBERTs saved as HF directories, run overrides, and the to_mds arguments the
+shared MDS fixture is built with."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from docketbert.core.tokenizer import load_tokenizer
 from docketbert.model.build import build_mlm_model
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def to_mds_args(corpus: Path, out: Path, tokenizer_dir: Path, workers: int = 1) -> list[str]:
+    """`data_prep/to_mds.py` arguments for the test corpus: split by case, 10% eval, 256 tokens, no progress bar."""
+    paths = ["--input", str(corpus), "--output", str(out), "--tokenizer", str(tokenizer_dir)]
+    options = ["--docket-key", "case", "--eval-fraction", "0.1", "--max-seq-len", "256", "--no-progress"]
+    return [*paths, *options, "--workers", str(workers)]
+
+
 YAMLS = REPO / "yamls"
 TINY_SHAPE = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 512}
 
