@@ -22,7 +22,7 @@ import sys
 
 import torch
 
-from docketbert.downstream.predict import finetune_record
+from docketbert.downstream.finetune_record import finetune_record
 from docketbert.downstream.tasks import TASKS, Example, Task, TaskDataError, get_task, load_task, split_by_case
 
 

@@ -30,6 +30,7 @@ import torch
 
 from docketbert.config import ConfigError, FinetuneConfig, load_finetune_config
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
+from docketbert.downstream.finetune_record import RECORD
 from docketbert.downstream.tasks import TASKS, Task, get_task, load_task, split_by_case
 from docketbert.model.build import resolve_model_source
 from docketbert.model.packed_attention import install_padding_safe_masks
@@ -222,7 +223,7 @@ def run(cfg: FinetuneConfig) -> dict:
         "n_train": len(train),
         "n_eval": len(held),
     }
-    (out / "docketbert_finetune.json").write_text(json.dumps(info, indent=2) + "\n")
+    (out / RECORD).write_text(json.dumps(info, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
 

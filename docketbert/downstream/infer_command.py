@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from docketbert.data.readers import InputError, iter_rows
-    from docketbert.downstream.predict import finetune_record, predict, task_for_model_dir
+    from docketbert.downstream.finetune_record import finetune_record
+    from docketbert.downstream.predict import predict, task_for_model_dir
     from docketbert.inference.encoder import Encoder
 
     if args.threads:

@@ -15,22 +15,14 @@ follows from the head's config (`docketbert.downstream.tasks.task_for_head`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from docketbert.core.batching import token_budget_batches
+from docketbert.downstream.finetune_record import finetune_record
 from docketbert.downstream.tasks import Task, get_task, task_for_head
 from docketbert.inference.encoder import Counts, Encoder
-
-RECORD = "docketbert_finetune.json"  # written by docketbert.finetune beside the export
-
-
-def finetune_record(model_dir: str | Path) -> dict[str, Any]:
-    """The fine-tune's record in `model_dir` (settings, split), or {} when it has none."""
-    path = Path(model_dir) / RECORD
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def task_for_model_dir(model_dir: str | Path, config) -> Task:

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from docketbert.downstream.finetune_record import finetune_record
+
 # Settings that make fine-tunes of one init comparable; runs differing only in `seed` (split and training order)
 # are repeats of one setting and are summarised together.
 SETTINGS = ("epochs", "lr", "max_length", "pooling", "balanced", "batch_size")
@@ -22,9 +24,7 @@ def _main_score(metrics: dict) -> tuple[str, float]:
 
 
 def _load(d: Path) -> tuple[dict, dict]:
-    metrics = json.loads((d / "metrics.json").read_text())
-    info_path = d / "docketbert_finetune.json"
-    return metrics, json.loads(info_path.read_text()) if info_path.exists() else {}
+    return json.loads((d / "metrics.json").read_text()), finetune_record(d)
 
 
 def _best_baseline(metrics: dict) -> tuple[str | None, float | None]:

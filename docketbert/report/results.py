@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docketbert.downstream.finetune_record import RECORD
 from docketbert.report.downstream_table import downstream_table
 
 COLUMNS = [
@@ -251,7 +252,7 @@ def write_report(
     written.update({k: out / v for k, v in PLOTS.items()})
     downstream = ""
     if finetune_dir is not None:  # docketbert.finetune outputs: which init gives what downstream score
-        downstream = downstream_table(sorted(p.parent for p in finetune_dir.glob("*/docketbert_finetune.json")))
+        downstream = downstream_table(sorted(p.parent for p in finetune_dir.glob(f"*/{RECORD}")))
         written["downstream"] = out / "downstream.md"
         written["downstream"].write_text(downstream)
     if template is not None:
