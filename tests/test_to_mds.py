@@ -160,15 +160,19 @@ def test_synthetic_csv(tmp_path, tokenizer_dir, tokenizer, compression):
             "--workers",
             "1",
             "--no-progress",
+            "--csv-escape",  # row 8 mixes both quote escapes, which no one export does: auto cannot tell
+            "backslash",
         ]
     )
     assert rc == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["rows_read"] == stats["inputs"][0]["rows_read"] == 12
+    assert stats["inputs"][0]["csv_escape"] == "backslash"
     assert stats["dropped"] == {
         "empty": 2,
         "malformed_csv_row": 1,
         "invalid_json": 0,
+        "invalid_unicode": 0,
         "missing_text": 0,
         "duplicate": 2,
     }
@@ -317,6 +321,15 @@ def test_help_explains_the_options(capsys):
         "--text-column",
         "--docket-column",
         "--no-csv-escape",
+        "--csv-escape",
+        "--csv-max-record-chars",
+        "--table",
+        "--id-column",
+        "--query",
+        "--with-recap-descriptions",
+        "postgresql://",
+        "PGPASSWORD",
+        "--strict",
         "--text-key",
         "--docket-key",
         "--tokenizer",
@@ -331,3 +344,135 @@ def test_help_explains_the_options(capsys):
         "Example",
     ):
         assert flag in text
+
+
+# ---------------------------------------------------------------------------- faults: inputs and workers
+
+
+def _text_args(path: Path, out: Path, tokenizer_dir: Path, *extra: str) -> list[str]:
+    return ["--input", str(path), "--output", str(out), "--tokenizer", str(tokenizer_dir), "--workers", "1",
+            "--no-progress", *extra]  # fmt: skip
+
+
+def test_a_truncated_gz_is_one_line_and_leaves_nothing_half_written(tmp_path, tokenizer_dir, capsys):
+    data = gzip.compress("".join(f'{{"text": "entry {i}", "case": "c{i % 9}"}}\n' for i in range(12000)).encode())
+    path = tmp_path / "entries.jsonl.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "out"
+    assert main(_text_args(path, out, tokenizer_dir, "--rows-per-part", "2000")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert "entries.jsonl.gz: the .gz file is truncated or corrupt" in err
+    assert not (out / ".tmp").exists() and not (out / "stats.json").exists()
+    assert len(list((out / "parts").iterdir())) >= 1  # the parts before the damage are kept
+    # the file fetched again: it differs, so the old parts are refused, and --overwrite redoes them
+    path.write_bytes(data)
+    assert main(_text_args(path, out, tokenizer_dir, "--rows-per-part", "2000")) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(_text_args(path, out, tokenizer_dir, "--rows-per-part", "2000", "--overwrite")) == 0
+    assert json.loads((out / "stats.json").read_text())["rows_read"] == 12000
+
+
+def test_an_input_changed_in_place_is_refused(tmp_path, tokenizer_dir, capsys):
+    path = tmp_path / "entries.txt"
+    lines = [f"entry number {i:04d}\n" for i in range(500)]
+    path.write_text("".join(lines))
+    out = tmp_path / "out"
+    assert main(_text_args(path, out, tokenizer_dir, "--rows-per-part", "100")) == 0
+    manifest = json.loads((out / "manifest.json").read_text())["inputs"][0]
+    assert {"size", "mtime_ns", "head_tail_blake2b"} <= manifest.keys()
+    for changed in (
+        "".join(lines).replace("entry number 0007", "entry number 7777"),  # one row edited, same size
+        "".join(lines[250:] + lines[:250]),  # the rows reordered
+    ):
+        path.write_text(changed)
+        os.utime(path, ns=(manifest["mtime_ns"], manifest["mtime_ns"]))  # even with the old mtime
+        assert main(_text_args(path, out, tokenizer_dir, "--rows-per-part", "100")) == 2
+        err = capsys.readouterr().err
+        assert "other inputs" in err and "--overwrite" in err and "Traceback" not in err
+
+
+def test_an_empty_split_warns_and_fails_with_strict(tmp_path, tokenizer_dir, capsys):
+    path = tmp_path / "entries.txt"
+    path.write_text("".join(f"entry number {i}\n" for i in range(50)))
+    out = tmp_path / "out"
+    assert main(_text_args(path, out, tokenizer_dir, "--eval-fraction", "0")) == 0
+    assert "warning: the eval split is empty (0 entries of 50)" in capsys.readouterr().err
+    assert main(_text_args(path, out, tokenizer_dir, "--eval-fraction", "0", "--strict")) == 3
+    assert "error: the eval split is empty" in capsys.readouterr().err
+    assert main(_text_args(path, tmp_path / "all_eval", tokenizer_dir, "--eval-fraction", "1", "--strict")) == 3
+    assert "the train split is empty" in capsys.readouterr().err
+
+
+def test_a_lone_surrogate_is_counted_not_fatal(tmp_path, tokenizer_dir):
+    path = tmp_path / "entries.jsonl"
+    path.write_text('{"text": "good entry", "case": "a"}\n{"text": "bad \\ud800 entry", "case": "b"}\n')
+    out = tmp_path / "out"
+    assert main(_text_args(path, out, tokenizer_dir)) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["dropped"]["invalid_unicode"] == 1 and stats["entries"] == 1
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_a_dead_worker_fails_the_run_and_the_rerun_resumes(tmp_path, corpus, tokenizer_dir, real, capsys):
+    out = tmp_path / "out"
+    args = [*to_mds_args(corpus, out, tokenizer_dir, workers=2), "--rows-per-part", "4000"]
+    log = tmp_path / "stderr.txt"
+    pid = os.fork()
+    if pid == 0:  # a child running the command, as a user's shell would; the test kills one of its workers
+        code = 1
+        try:
+            os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT), 2)
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - not pytest's capture: the file
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            code = main(args)
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    try:
+        deadline = time.time() + 300
+        workers: list[int] = []
+        while not workers or not (out / "parts" / "part-00000").exists():
+            workers = [c for c in _children(pid) if "spawn_main" in _cmdline(c)]
+            assert time.time() < deadline, "no worker and no finished part"
+            assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the run ended before a worker could be killed"
+            time.sleep(0.05)
+        os.kill(workers[0], signal.SIGKILL)
+        while (status := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+            assert time.time() < deadline, "the run hangs after its worker died"
+            time.sleep(0.1)
+        pid = 0
+        assert os.WIFEXITED(status[1]) and os.WEXITSTATUS(status[1]) == 1
+    finally:
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+    err = log.read_text()
+    assert "a tokenizer worker process died" in err and "Traceback" not in err
+    assert not (out / "stats.json").exists()
+    assert main([*args[:-4], "--workers", "1", "--rows-per-part", "4000"]) == 0  # the re-run resumes
+    assert "resuming" in capsys.readouterr().out
+    got = read_output(out)
+    for split in ("train", "eval"):
+        assert entry_keys(got[split]) == entry_keys(real[split])

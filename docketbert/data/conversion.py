@@ -1,8 +1,13 @@
 """Turn raw docket entries into cleaned, deduplicated, docket-split, tokenized MDS shards.
 
-Inputs (several per call; format from the extension, .gz/.bz2/.xz allowed, or --format):
-  * CourtListener bulk-data docket-entry CSVs (PostgreSQL COPY output: quoted multi-line fields, quotes
-    escaped as \\" -- COPY's ESCAPE '\\' -- or doubled ""); text in --text-column, docket in --docket-column.
+Inputs (several files per call; format from the extension, .gz/.bz2/.xz allowed, or --format; or one database):
+  * a PostgreSQL database, postgresql://user@host:port/dbname (the password from PGPASSWORD or ~/.pgpass):
+    CourtListener's search_docketentry by default (--with-recap-descriptions adds search_recapdocument's short
+    descriptions, on their entries' dockets), or --table/--id-column/--text-column/--docket-column, or --query;
+    read in keyset pages ordered by the id, so a part is an id range.
+  * docket-entry CSVs as PostgreSQL COPY ... (FORMAT csv) writes them (quoted multi-line fields; quotes doubled,
+    PostgreSQL's default, or escaped as \\" with ESCAPE '\\', as CourtListener writes them: --csv-escape, detected
+    by default); text in --text-column, docket in --docket-column.
   * JSONL with a text key (--text-key) and a docket key (--docket-key; default the first present of
     docket_id, case, docket).
   * plain text, one entry per line (no docket: every entry is its own docket).
@@ -14,19 +19,22 @@ wholly eval) -> cap at --max-chars characters -> tokenize as [CLS] ... [SEP], tr
 length (int32, tokens) and docket (str).
 
 Output layout:
-  OUT/manifest.json          inputs and options (a re-run with other ones is refused unless --overwrite)
+  OUT/manifest.json          inputs (files by size, mtime and a hash of their first and last MiB) and options:
+                             a re-run with other ones is refused unless --overwrite
   OUT/train/index.json       merged index: read with streaming.StreamingDataset(local=OUT/train, ...)
   OUT/train/part-00000/ ...  the MDS shards of each part (likewise OUT/eval/)
   OUT/parts/part-00000/      a finished part: its stats and the dedup/docket hashes it added
   OUT/stats.json             counts, drops by reason, token-length percentiles (written last: done)
 
 Resumable: the input rows are processed in parts of --rows-per-part rows, each committed by an atomic
-rename; a re-run after an interruption skips finished parts (re-reading, not re-tokenizing, their rows),
-redoes the unfinished one and gives exactly the entries of an uninterrupted run. A finished output is
-not redone unless --overwrite.
+rename; a re-run after an interruption skips finished parts (files: re-reading, not re-tokenizing, their rows;
+a database: starting after the last finished part's id), redoes the unfinished one and gives exactly the
+entries of an uninterrupted run. A finished output is not redone unless --overwrite.
 
-Example:
-  python data_prep/to_mds.py --input docket-entries-2024-12-31.csv.bz2 --output data/mds \\
+Examples:
+  python data_prep/to_mds.py --input postgresql://reader@db.example.org:5432/courtlistener --output data/mds \\
+      --with-recap-descriptions --tokenizer answerdotai/ModernBERT-base --max-seq-len 768 --eval-size 100000
+  python data_prep/to_mds.py --input docket-entries.csv.bz2 --output data/mds \\
       --tokenizer answerdotai/ModernBERT-base --max-seq-len 768 --eval-size 100000 --workers 8
 """
 
@@ -41,6 +49,7 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from hashlib import blake2b
 from itertools import islice
 from pathlib import Path
@@ -48,11 +57,22 @@ from pathlib import Path
 import numpy as np
 
 from docketbert.core.text import clean_text, normalize_for_dedup
+from docketbert.data.database import DEFAULT_TABLE, RECAP_TABLE, is_database_url
 from docketbert.data.dedup import HashSet64, hash64
-from docketbert.data.readers import FORMATS, InputError, Row, detect_format, iter_rows
+from docketbert.data.readers import (
+    CSV_ESCAPES,
+    CSV_RECORD_BUDGET,
+    FORMATS,
+    InputError,
+    Row,
+    detect_format,
+    iter_rows,
+    resolve_csv_escape,
+)
 
 SPLITS = ("train", "eval")
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+_FINGERPRINT_BYTES = 1 << 20  # a file's first and last MiB are hashed into the manifest
 BATCH = 2048  # entries per tokenizer call / worker task
 _SPLIT_PERSON = b"docketbert-split"  # blake2b personalisation of the docket hash used for the split
 
@@ -73,37 +93,69 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         required=True,
         metavar="FILE",
-        help="input files, read in the order given (.csv/.jsonl/.txt, optionally .gz/.bz2/.xz)",
+        help="input files, read in the order given (.csv/.jsonl/.txt, optionally .gz/.bz2/.xz), or one "
+        "PostgreSQL URL postgresql://user@host:port/dbname (the password from PGPASSWORD or ~/.pgpass)",
     )
     io.add_argument("--output", required=True, help="output directory (see 'Output layout' above)")
     io.add_argument("--format", choices=FORMATS, help="format of every input (default: from each extension)")
     io.add_argument(
         "--overwrite", action="store_true", help="delete this tool's earlier output in --output and start over"
     )
-    io.add_argument("--no-progress", action="store_true", help="no progress bar (over input bytes)")
+    io.add_argument("--no-progress", action="store_true", help="no progress bar (over input bytes, or database rows)")
+    io.add_argument("--strict", action="store_true", help="exit with an error (code 3) when a split comes out empty")
     cols = p.add_argument_group("input fields")
     cols.add_argument(
-        "--text-column", default="description", help="CSV column with the entry text (default: description)"
+        "--text-column",
+        default="description",
+        help="CSV or database column with the entry text (default: description)",
     )
     cols.add_argument(
         "--docket-column",
         default="docket_id",
-        help="CSV column with the docket id (default: docket_id); '' for none (each entry its own docket)",
+        help="CSV or database column with the docket id (default: docket_id); '' for none (each entry its own docket)",
+    )
+    cols.add_argument(
+        "--csv-escape",
+        choices=CSV_ESCAPES,
+        default="auto",
+        help="the CSV quoting of PostgreSQL's COPY: 'none' (its default: a quote in a quoted field is doubled, "
+        "a backslash is a character), 'backslash' (ESCAPE '\\', CourtListener's exports: \\\" and \\\\ "
+        "inside quotes; outside quotes a backslash is a character), or 'auto' (default: detected from the "
+        "file's first MiB; the choice is in stats.json)",
     )
     cols.add_argument(
         "--no-csv-escape",
         dest="csv_escape",
-        action="store_false",
-        help='CSV quotes are only doubled (""); by default a backslash also escapes the next '
-        "character (\\\" and \\\\), as in CourtListener's PostgreSQL COPY ... ESCAPE '\\' output "
-        "(Python's csv applies it in unquoted fields too: a field ending in a backslash "
-        "then eats the delimiter and the row is counted as malformed)",
+        action="store_const",
+        const="none",
+        help="the same as --csv-escape none",
+    )
+    cols.add_argument(
+        "--csv-max-record-chars",
+        type=int,
+        default=CSV_RECORD_BUDGET,
+        help="characters a CSV record may span; a quote still open after them (or before a line that reads as "
+        f"a new row) makes the record one malformed_csv_row (default {CSV_RECORD_BUDGET})",
     )
     cols.add_argument("--text-key", default="text", help="JSONL key with the entry text (default: text)")
     cols.add_argument(
         "--docket-key",
         default=None,
         help="JSONL key with the docket id (default: first present of docket_id, case, docket)",
+    )
+    db = p.add_argument_group("database input (--input postgresql://...)")
+    db.add_argument("--table", default=None, help=f"table to read (default: {DEFAULT_TABLE}); schema.table works")
+    db.add_argument("--id-column", default="id", help="unique, ordered key the pages follow (default: id)")
+    db.add_argument(
+        "--query",
+        default=None,
+        help="an SQL query instead of --table; it must return the --id-column, --text-column and --docket-column",
+    )
+    db.add_argument(
+        "--with-recap-descriptions",
+        action="store_true",
+        help=f"also read {RECAP_TABLE}.description (the short descriptions), each on the docket of its entry "
+        "(joined through docket_entry_id), after the entries",
     )
     tok = p.add_argument_group("tokenization")
     tok.add_argument(
@@ -155,6 +207,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--eval-size must be >= 0")
     if args.max_seq_len < 3 or args.max_chars < 1 or args.rows_per_part < 1 or args.workers < 1:
         p.error("--max-seq-len must be >= 3; --max-chars, --rows-per-part and --workers >= 1")
+    if args.csv_max_record_chars < 1:
+        p.error("--csv-max-record-chars must be >= 1")
+    urls = [name for name in args.input if is_database_url(name)]
+    if urls and len(args.input) > 1:
+        p.error("a database URL is read alone: give it as the only --input")
+    if not urls and (args.table or args.query or args.with_recap_descriptions):
+        p.error("--table, --query and --with-recap-descriptions need a database --input (postgresql://...)")
     return args
 
 
@@ -172,18 +231,48 @@ def _part_name(k: int) -> str:
     return f"part-{k:05d}"
 
 
-def _manifest(args: argparse.Namespace, inputs: list[tuple[Path, str]]) -> dict:
+@dataclass(frozen=True)
+class Input:
+    """One input stream: a file (with its format and, for CSV, its dialect) or one table of a database."""
+
+    label: str  # the file's path, or "<url without password> <table>"
+    fmt: str  # csv, jsonl, text, or postgresql
+    path: Path | None = None
+    csv_escape: str | None = None
+
+    def record(self) -> dict:
+        """The manifest's entry: a file's fingerprint (size, mtime, a hash of its first and last MiB)."""
+        if self.path is None:
+            return {"database": self.label, "format": self.fmt}
+        st = self.path.stat()
+        digest = blake2b(digest_size=16)
+        with open(self.path, "rb") as f:
+            digest.update(f.read(_FINGERPRINT_BYTES))
+            if st.st_size > _FINGERPRINT_BYTES:
+                f.seek(max(_FINGERPRINT_BYTES, st.st_size - _FINGERPRINT_BYTES))
+                digest.update(f.read(_FINGERPRINT_BYTES))
+        rec = {"path": str(self.path), "format": self.fmt, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        rec["head_tail_blake2b"] = digest.hexdigest()
+        return {**rec, "csv_escape": self.csv_escape} if self.csv_escape else rec
+
+
+def _manifest(args: argparse.Namespace, inputs: list[Input], source_record: list[dict] | None) -> dict:
     return {
         "version": MANIFEST_VERSION,
-        "inputs": [{"path": str(p), "format": fmt, "size": p.stat().st_size} for p, fmt in inputs],
+        "inputs": source_record if source_record is not None else [i.record() for i in inputs],
         "options": {
             k: getattr(args, k)
             for k in (
                 "text_column",
                 "docket_column",
                 "csv_escape",
+                "csv_max_record_chars",
                 "text_key",
                 "docket_key",
+                "table",
+                "id_column",
+                "query",
+                "with_recap_descriptions",
                 "tokenizer",
                 "max_seq_len",
                 "max_chars",
@@ -277,13 +366,13 @@ class PartWriter:
         if ctx.pool is None:
             self._write(ctx.encoder(batch_texts), batch_dockets, batch_eval)
         else:
-            self.pending.append((ctx.pool.apply_async(ctx.encode_fn, (batch_texts,)), batch_dockets, batch_eval))
+            self.pending.append((ctx.submit(batch_texts), batch_dockets, batch_eval))
             while len(self.pending) > 2 * ctx.workers:
                 self._drain_one()
 
     def _drain_one(self) -> None:
-        result, dockets, evals = self.pending.popleft()
-        self._write(result.get(), dockets, evals)
+        future, dockets, evals = self.pending.popleft()
+        self._write(self.ctx.result(future), dockets, evals)
 
     def _write(self, encoded: tuple[np.ndarray, np.ndarray, int], dockets: list[str], evals: list[bool]) -> None:
         ids, lengths, truncated = encoded
@@ -300,7 +389,7 @@ class PartWriter:
                 keys = hash64(chosen)
                 self.new_docket_keys[split].append(keys[self.ctx.dockets[split].add(keys)])
 
-    def finish(self, n_rows: int) -> None:
+    def finish(self, n_rows: int, position: tuple[int, object] | None = None) -> None:
         """Flush, then commit the part: move its shards into OUT/<split>/, and OUT/.tmp/part-K to OUT/parts/."""
         while self.pending:
             self._drain_one()
@@ -316,6 +405,7 @@ class PartWriter:
             self.tmp / "stats.json",
             {
                 "rows": n_rows,
+                "position": None if position is None else list(position),
                 "rows_per_input": {str(k): v for k, v in sorted(self.rows_per_input.items())},
                 "counts": dict(self.counts),
                 "length_hist": {s: self.hist[s].tolist() for s in SPLITS},
@@ -327,6 +417,10 @@ class PartWriter:
             os.replace(self.tmp / s, self.out / s / name)
         (self.out / "parts").mkdir(exist_ok=True)
         os.replace(self.tmp, self.out / "parts" / name)  # the commit point
+
+
+class WorkerDied(RuntimeError):
+    """A tokenizer worker process ended abruptly: the run stops, a re-run resumes."""
 
 
 class Context:
@@ -345,10 +439,15 @@ class Context:
             self.encoder = ShardEncoder(tokenizer_json, args.max_seq_len, dtype)
         else:
             import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
 
-            # spawn, not fork: the parent's tokenizers thread pool does not survive a fork.
-            self.pool = mp.get_context("spawn").Pool(
-                args.workers, initializer=init_worker, initargs=(tokenizer_json, args.max_seq_len, dtype)
+            # spawn, not fork: the parent's tokenizers thread pool does not survive a fork. An executor, not a
+            # multiprocessing.Pool: when a worker dies (the OOM killer) its futures fail instead of waiting forever.
+            self.pool = ProcessPoolExecutor(
+                args.workers,
+                mp_context=mp.get_context("spawn"),
+                initializer=init_worker,
+                initargs=(tokenizer_json, args.max_seq_len, dtype),
             )
 
     def restore(self, part_dir: Path) -> None:
@@ -357,22 +456,43 @@ class Context:
             for s in SPLITS:
                 self.dockets[s].add(h[f"{s}_dockets"])
 
-    def close(self) -> None:
+    _DIED = (
+        "a tokenizer worker process died (killed by the OOM killer or a signal?): the finished parts are kept; "
+        "run the same command again to resume (fewer --workers need less memory)"
+    )
+
+    def submit(self, texts: list[str]):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(self.encode_fn, texts)
+        except BrokenProcessPool:
+            raise WorkerDied(self._DIED) from None
+
+    def result(self, future):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise WorkerDied(self._DIED) from None
+
+    def close(self, failed: bool = False) -> None:
         if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
+            self.pool.shutdown(wait=not failed, cancel_futures=failed)
 
 
-def _stream(inputs: list[tuple[Path, str]], args: argparse.Namespace, progress) -> Iterator[tuple[int, Row]]:
-    for i, (path, fmt) in enumerate(inputs):
+def _stream(inputs: list[Input], args: argparse.Namespace, progress) -> Iterator[tuple[int, Row]]:
+    for i, inp in enumerate(inputs):
         for row in iter_rows(
-            path,
-            fmt,
+            inp.path,
+            inp.fmt,
             text_column=args.text_column,
             docket_column=args.docket_column or None,
             text_key=args.text_key,
             docket_key=args.docket_key,
-            csv_escape=args.csv_escape,
+            csv_escape=inp.csv_escape or "none",
+            csv_record_budget=args.csv_max_record_chars,
             progress=progress,
         ):
             yield i, row
@@ -410,13 +530,18 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
         rows_per_input.update({int(i): n for i, n in part["rows_per_input"].items()})
         for s in SPLITS:
             hist[s] += np.asarray(part["length_hist"][s], dtype=np.int64)
-    dropped = {
-        r: counts[f"dropped_{r}"] for r in ("empty", "malformed_csv_row", "invalid_json", "missing_text", "duplicate")
-    }
+    reasons = ("empty", "malformed_csv_row", "invalid_json", "invalid_unicode", "missing_text", "duplicate")
+    dropped = {r: counts[f"dropped_{r}"] for r in reasons}
     lengths = np.arange(args.max_seq_len + 1)
     return {
         "inputs": [
-            {"path": str(p), "format": fmt, "rows_read": rows_per_input[i]} for i, (p, fmt) in enumerate(inputs)
+            {
+                ("path" if inp.path is not None else "database"): inp.label,
+                "format": inp.fmt,
+                **({"csv_escape": inp.csv_escape} if inp.csv_escape else {}),
+                "rows_read": rows_per_input[i],
+            }
+            for i, inp in enumerate(inputs)
         ],
         "rows_read": sum(rows_per_input.values()),
         "entries": int(sum(h.sum() for h in hist.values())),
@@ -462,32 +587,81 @@ def _summary(stats: dict, seconds: float, processing: float) -> str:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    start = time.time()
-    out = Path(args.output)
+def _open_inputs(args: argparse.Namespace):
+    """(inputs, the database source or None): every input checked now (a missing file, column or table, a bad
+    connection) rather than mid-run."""
+    if is_database_url(args.input[0]):
+        from docketbert.data.database import DatabaseSource
+
+        db = DatabaseSource(
+            args.input[0],
+            table=args.table,
+            text_column=args.text_column,
+            docket_column=args.docket_column or None,
+            id_column=args.id_column,
+            query=args.query,
+            recap_descriptions=args.with_recap_descriptions,
+        )
+        return [Input(f"{d['database']} {d['stream']}", "postgresql") for d in db.describe()], db
     inputs = []
     for name in args.input:
         path = Path(name).resolve()
         if not path.is_file():
             raise InputError(f"input {name} does not exist")
         fmt = args.format or detect_format(path)
-        next(_stream([(path, fmt)], args, None), None)  # fail now on a missing column, not mid-run
-        inputs.append((path, fmt))
-    manifest = _manifest(args, inputs)
+        escape = resolve_csv_escape(path, args.csv_escape) if fmt == "csv" else None
+        inp = Input(str(path), fmt, path, escape)
+        next(_stream([inp], args, None), None)  # fail now on a missing column, not mid-run
+        inputs.append(inp)
+    return inputs, None
+
+
+def _part_stats(out: Path, k: int) -> dict:
+    return json.loads((out / "parts" / _part_name(k) / "stats.json").read_text())
+
+
+def _empty_splits(stats: dict) -> list[str]:
+    return [s for s in SPLITS if stats["splits"][s]["entries"] == 0]
+
+
+def _check_splits(stats: dict, strict: bool) -> int:
+    """Warn about an empty split (a training run would find no samples in it); with --strict, fail."""
+    empty = _empty_splits(stats)
+    for split in empty:
+        hint = "raise --eval-fraction or --eval-size" if split == "eval" else "lower --eval-fraction or --eval-size"
+        level = "error" if strict else "warning"
+        print(f"{level}: the {split} split is empty (0 entries of {stats['entries']:,}): {hint}", file=sys.stderr)
+    return 3 if strict and empty else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.time()
+    out = Path(args.output)
+    inputs, db = _open_inputs(args)
+    try:
+        return _run(args, out, inputs, db, start)
+    finally:
+        if db is not None:
+            db.close()
+
+
+def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: float) -> int:
+    manifest = _manifest(args, inputs, db.describe() if db is not None else None)
     old = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else None
     if args.overwrite:
         _clear_output(out)
         old = None
     elif old is not None and {k: old.get(k) for k in ("version", "inputs", "options")} != manifest:
+        what = "inputs" if old.get("options") == manifest["options"] else "inputs or options"
         raise InputError(
-            f"{out} holds the output of a run with other inputs or options (see "
-            f"{out / 'manifest.json'}): pass --overwrite to replace it, or choose another --output"
+            f"{out} holds the output of a run with other {what} (an input file changed, or another one; see "
+            f"{out / 'manifest.json'}): pass --overwrite to redo it, or choose another --output"
         )
     elif old is None and out.exists() and any(out.iterdir()):
         raise InputError(f"{out} is not empty and not this tool's output: choose another --output")
     elif (out / "stats.json").exists():
         print(f"{out} is already done (stats.json exists); pass --overwrite to redo it")
-        return 0
+        return _check_splits(json.loads((out / "stats.json").read_text()), args.strict)
 
     from docketbert.core.tokenizer import load_tokenizer, smallest_id_dtype
 
@@ -497,7 +671,8 @@ def run(args: argparse.Namespace) -> int:
     if old is not None and "eval_fraction_used" in old:
         eval_fraction = old["eval_fraction_used"]
     elif args.eval_size is not None:
-        n_rows = sum(1 for _ in _stream(inputs, args, None))  # a pre-pass: count the input rows
+        # a pre-pass: count the input rows
+        n_rows = db.count_rows() if db is not None else sum(1 for _ in _stream(inputs, args, None))
         eval_fraction = min(1.0, args.eval_size / max(n_rows, 1))
         print(f"--eval-size {args.eval_size}: {n_rows:,} input rows -> eval fraction {eval_fraction:.6f}")
     else:
@@ -511,24 +686,41 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     started_rows = time.time()
-
-    bar = tqdm(
-        total=sum(p.stat().st_size for p, _ in inputs),
-        unit="B",
-        unit_scale=True,
-        disable=args.no_progress,
-        desc="input",
-        dynamic_ncols=True,
-    )
+    if db is not None:
+        bar = tqdm(
+            total=db.estimate_rows(),
+            unit="rows",
+            unit_scale=True,
+            disable=args.no_progress,
+            desc="rows (estimate from pg_class)",
+            dynamic_ncols=True,
+        )
+    else:
+        bar = tqdm(
+            total=sum(i.path.stat().st_size for i in inputs),
+            unit="B",
+            unit_scale=True,
+            disable=args.no_progress,
+            desc="input",
+            dynamic_ncols=True,
+        )
     ctx = Context(args, tokenizer.backend_tokenizer.to_str(), dtype, eval_fraction)
+    failed = True
     try:
-        stream = _stream(inputs, args, bar.update)
+        if db is not None:  # finished parts are id ranges: restore their hashes, read on after the last one
+            for k in range(done):
+                ctx.restore(out / "parts" / _part_name(k))
+            position = _part_stats(out, done - 1)["position"] if done else None
+            bar.update(sum(_part_stats(out, k)["rows"] for k in range(done)))
+            stream = db.rows(tuple(position) if position else None, progress=bar.update)
+        else:
+            stream = _stream(inputs, args, bar.update)
         k = 0
         while True:
             part_rows = islice(stream, args.rows_per_part)
-            if k < done:  # finished: re-read its rows to move on, restore its hashes
+            if k < done and db is None:  # finished: re-read its rows to move on, restore its hashes
                 n = sum(1 for _ in part_rows)
-                expected = json.loads((out / "parts" / _part_name(k) / "stats.json").read_text())["rows"]
+                expected = _part_stats(out, k)["rows"]
                 if n != expected:
                     raise InputError(
                         f"part {k} had {expected} rows and now has {n}: the inputs changed; rerun with --overwrite"
@@ -536,6 +728,7 @@ def run(args: argparse.Namespace) -> int:
                 ctx.restore(out / "parts" / _part_name(k))
                 k += 1
                 continue
+            k = max(k, done)
             first = next(part_rows, None)
             if first is None:
                 break
@@ -547,17 +740,20 @@ def run(args: argparse.Namespace) -> int:
                     part.add_batch(batch)
                     batch = []
             part.add_batch(batch)
-            part.finish(sum(part.rows_per_input.values()))
+            part.finish(sum(part.rows_per_input.values()), db.position if db is not None else None)
             k += 1
+        failed = False
     finally:
-        ctx.close()
+        ctx.close(failed)
         bar.close()
+        if failed:  # an unfinished part's leftovers: a re-run removes them too, but nothing half-written stays
+            shutil.rmtree(out / ".tmp", ignore_errors=True)
     shutil.rmtree(out / ".tmp", ignore_errors=True)
     stats = _merge(out, k, inputs, args, ctx, (args.tokenizer, vocab_size))
     stats["seconds_last_run"] = round(time.time() - start, 1)
     _write_json(out / "stats.json", stats)
     print(_summary(stats, time.time() - start, time.time() - started_rows))
-    return 0
+    return _check_splits(stats, args.strict)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,6 +763,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except WorkerDied as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
