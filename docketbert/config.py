@@ -7,11 +7,19 @@ Every default lives here, so each YAML in yamls/ and yamls/finetune/ reads as a 
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
+
+try:  # OmegaConf's own YAML loader (safe; reads 1e-3 as a float), wherever this version keeps it
+    from omegaconf._yaml import get_yaml_loader
+except ImportError:  # pragma: no cover - older omegaconf
+    from omegaconf._utils import get_yaml_loader
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
 
@@ -40,7 +48,10 @@ class DataConfig:
     max_seq_len: int = 768
     mlm_probability: float = 0.3
     shuffle: bool = True
-    num_workers: int = 0
+    # Data-loader worker processes per rank: an int, or auto (the CPUs per local rank less one, at most 8;
+    # docketbert/core/workers.py). Workers are persistent and prefetch `prefetch_factor` batches each.
+    num_workers: Any = "auto"
+    prefetch_factor: int = 4
     pad_to_multiple_of: int = 8
     # Cap on eval batches (null: the whole eval split).
     eval_subset_num_batches: int | None = None
@@ -154,8 +165,123 @@ class ConfigError(ValueError):
 
 
 def load_config(yaml_paths: list[str | Path], overrides: list[str] | None = None) -> TrainConfig:
-    """Merge YAML files (later ones win) and `key=value` overrides onto the pretraining schema, and validate."""
-    return _load(TrainConfig, yaml_paths, overrides or [])
+    """Merge YAML files (later ones win) and `key=value` overrides onto the pretraining schema, and validate its
+    values (`check_train_config`). Paths, the tokenizer and the model are checked by
+    `docketbert.training.checks.check_run`, before anything is built."""
+    cfg = _load(TrainConfig, yaml_paths, overrides or [])
+    check_train_config(cfg)
+    return cfg
+
+
+TIME_UNITS = ("ep", "ba", "sp", "tok")
+_TIME = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(ep|ba|sp|tok|dur)$")
+PRECISIONS = ("auto", "fp32", "amp_bf16", "amp_fp16", "amp_fp8")
+DEVICES = ("auto", "gpu", "cpu")
+WANDB_MODES = ("offline", "online", "disabled")
+
+
+def parse_time(key: str, value: Any, allow_dur: bool, allow_zero: bool = False) -> tuple[float, str]:
+    """A Composer time string (`10ba`, `2ep`, `1000sp`, `440000000tok`, and with `allow_dur` `0.05dur`) as
+    (amount, unit); anything else is a ConfigError naming `key` and the forms allowed."""
+    units = ", ".join((*TIME_UNITS, "dur") if allow_dur else TIME_UNITS)
+    allowed = f"a {'non-negative' if allow_zero else 'positive'} integer with a unit ({units}), e.g. 1ep, 1000ba"
+    allowed += ", 0.05dur (a fraction of the run)" if allow_dur else ", 440000000tok"
+    match = _TIME.match(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{key}={value!r} is not a Composer time: use {allowed}")
+    amount, unit = float(match.group(1)), match.group(2)
+    if unit == "dur" and not allow_dur:
+        raise ConfigError(f"{key}={value!r}: a fraction of the run (dur) is not allowed here; use {allowed}")
+    if unit != "dur" and not amount.is_integer():
+        raise ConfigError(f"{key}={value!r}: {unit} counts must be whole numbers; use {allowed}")
+    if unit == "dur" and amount > 1:
+        raise ConfigError(f"{key}={value!r}: a fraction of the run (dur) is at most 1.0dur")
+    if amount == 0 and not allow_zero:
+        raise ConfigError(f"{key}={value!r}: must be more than zero ({allowed})")
+    return amount, unit
+
+
+def _positive_int(key: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}")
+
+
+def _one_of(key: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    if isinstance(value, bool) or value not in allowed:
+        raise ConfigError(f"{key}={value!r}: must be one of {', '.join(str(a) for a in allowed)}")
+
+
+def _true_false_auto(key: str, value: Any) -> None:
+    if not (isinstance(value, bool) or value == "auto"):
+        raise ConfigError(f"{key}={value!r}: must be true, false or auto")
+
+
+def check_train_config(cfg: TrainConfig) -> None:
+    """Every value of a pretraining config that can be checked without files: types, ranges and units. Raises
+    ConfigError with one line naming the key and what is allowed."""
+    if not cfg.run_name or "/" in cfg.run_name or cfg.run_name in (".", ".."):
+        raise ConfigError(f"run_name={cfg.run_name!r}: must be a non-empty name without '/'")
+    _positive_int("seed", cfg.seed, 0)
+    parse_time("max_duration", cfg.max_duration, allow_dur=False)
+    parse_time("eval_interval", cfg.eval_interval, allow_dur=True)
+    parse_time("save_interval", cfg.save_interval, allow_dur=True)
+    parse_time("scheduler.warmup", cfg.scheduler.warmup, allow_dur=True, allow_zero=True)
+    parse_time("loggers.console_log_interval", cfg.loggers.console_log_interval, allow_dur=True)
+    _positive_int("global_train_batch_size", cfg.global_train_batch_size)
+    if cfg.device_train_microbatch_size != "auto":
+        if isinstance(cfg.device_train_microbatch_size, bool) or not isinstance(cfg.device_train_microbatch_size, int):
+            raise ConfigError(
+                f"device_train_microbatch_size={cfg.device_train_microbatch_size!r}: must be an integer >= 1 or auto"
+            )
+        _positive_int("device_train_microbatch_size", cfg.device_train_microbatch_size)
+    _positive_int("device_eval_batch_size", cfg.device_eval_batch_size)
+    if cfg.save_num_checkpoints_to_keep != -1 and cfg.save_num_checkpoints_to_keep < 1:
+        raise ConfigError(
+            f"save_num_checkpoints_to_keep={cfg.save_num_checkpoints_to_keep!r}: must be an integer >= 1, "
+            "or -1 to keep every checkpoint"
+        )
+    _one_of("precision", cfg.precision, PRECISIONS)
+    _one_of("device", cfg.device, DEVICES)
+    opt = cfg.optimizer
+    if not (math.isfinite(opt.lr) and opt.lr > 0):
+        raise ConfigError(f"optimizer.lr={opt.lr!r}: must be a number > 0")
+    if not (math.isfinite(opt.weight_decay) and opt.weight_decay >= 0):
+        raise ConfigError(f"optimizer.weight_decay={opt.weight_decay!r}: must be a number >= 0")
+    if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
+        raise ConfigError(f"optimizer.betas={list(opt.betas)!r}: must be two numbers in [0, 1)")
+    if not (math.isfinite(opt.eps) and opt.eps > 0):
+        raise ConfigError(f"optimizer.eps={opt.eps!r}: must be a number > 0")
+    if not (0 <= cfg.scheduler.alpha_f <= 1):
+        raise ConfigError(f"scheduler.alpha_f={cfg.scheduler.alpha_f!r}: must be a number in [0, 1]")
+    data = cfg.data
+    if not data.path:
+        raise ConfigError("data.path='': must name the MDS dataset written by data_prep/to_mds.py")
+    if not (0 < data.mlm_probability < 1):
+        raise ConfigError(f"data.mlm_probability={data.mlm_probability!r}: must be a number in (0, 1), e.g. 0.3")
+    _positive_int("data.max_seq_len", data.max_seq_len, 8)
+    _positive_int("data.pad_to_multiple_of", data.pad_to_multiple_of)
+    _positive_int("data.packing_buffer", data.packing_buffer)
+    _positive_int("data.prefetch_factor", data.prefetch_factor)
+    _true_false_auto("data.packing", data.packing)
+    workers = data.num_workers
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ConfigError(f"data.num_workers={workers!r}: must be an integer >= 0 or auto")
+    if data.eval_subset_num_batches is not None:
+        _positive_int("data.eval_subset_num_batches", data.eval_subset_num_batches)
+    if not data.train_split:
+        raise ConfigError("data.train_split='': must name the training split (a sub-folder of data.path)")
+    if data.eval_split is not None and not data.eval_split:
+        raise ConfigError("data.eval_split='': name the eval split, or set it to null for no evaluation")
+    _true_false_auto("model.compile", cfg.model.compile)
+    if cfg.model.init is not None and not cfg.model.init.strip():
+        raise ConfigError("model.init='': name an HF hub model (owner/name), a directory or a run, or set null")
+    if not cfg.tokenizer:
+        raise ConfigError("tokenizer='': name a tokenizer directory or an HF hub name")
+    _one_of("loggers.wandb.mode", cfg.loggers.wandb.mode, WANDB_MODES)
+    for section in ("algorithms", "callbacks"):
+        for name, options in (getattr(cfg, section) or {}).items():
+            if options is not None and not isinstance(options, dict):
+                raise ConfigError(f"{section}.{name}={options!r}: must be a mapping of options ({{}} for none)")
 
 
 def load_finetune_config(
@@ -194,7 +320,7 @@ def _load(schema, yaml_paths: list[str | Path], overrides: list[str] | dict[str,
             if "=" not in override:
                 raise ConfigError(f"override {override!r} is not of the form key=value")
             key, _ = override.split("=", 1)
-            if OmegaConf.select(merged, key, default="__missing__") == "__missing__" and not _is_open_dict_key(key):
+            if not _has_key(merged, key) and not _is_open_dict_key(key):
                 raise ConfigError(f"unknown config key {key!r} in override {override!r}")
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([override]))
         keys = sorted(OmegaConf.missing_keys(merged))
@@ -207,16 +333,57 @@ def _load(schema, yaml_paths: list[str | Path], overrides: list[str] | dict[str,
         raise ConfigError(str(err).split("\n")[0]) from None
 
 
-def _load_yaml(path: Path) -> DictConfig:
-    """A YAML file, after the YAML files it names under `defaults:` (paths relative to it)."""
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    raw = OmegaConf.load(path)
-    bases = raw.pop("defaults", None) or []
+def _load_yaml(path: Path, chain: tuple[Path, ...] = ()) -> DictConfig:
+    """A YAML file, after the YAML files it names under `defaults:` (paths relative to it). A file that does not
+    parse, is not a mapping, or is its own ancestor through `defaults:` is a ConfigError naming it."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist" if not path.exists() else f"{path} is not a file")
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, resolved))
+        raise ConfigError(f"defaults: cycle in {path}: {cycle}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} cannot be read: {err}") from None
+    try:
+        data = yaml.load(text, Loader=get_yaml_loader())  # OmegaConf's loader: safe, and 1e-3 is a float
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        tab = mark is not None and text.splitlines()[mark.line : mark.line + 1] and "\t" in text.splitlines()[mark.line]
+        hint = " (a tab: YAML indents with spaces)" if tab else ""
+        raise ConfigError(f"config file {path} is not valid YAML at{where}: {problem}{hint}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must be a mapping of keys to values (key: value), not a {type(data).__name__}"
+        )
+    bases = data.pop("defaults", None) or []
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError(f"defaults: in {path} must be a list of YAML file names, not {bases!r}")
     merged = OmegaConf.create()
     for base in bases:
-        merged = OmegaConf.merge(merged, _load_yaml(path.parent / str(base)))
+        merged = OmegaConf.merge(merged, _load_yaml(path.parent / base, (*chain, resolved)))
+    try:
+        raw = OmegaConf.create(data)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"config file {path}: {str(err).splitlines()[0]}") from None
     return OmegaConf.merge(merged, raw)
+
+
+def _has_key(cfg: DictConfig, key: str) -> bool:
+    """Whether the schema has `key` (dotted), set or not: a required key (`???`) can be set by an override."""
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, DictConfig) or part not in node.keys():  # noqa: SIM118 - `in` is False for a required (???) key
+            return False
+        node = node._get_node(part)
+    return True
 
 
 def _is_open_dict_key(key: str) -> bool:

@@ -31,6 +31,31 @@ def register_callback(name: str) -> Callable[[Callable[..., Any]], Callable[...,
     return add
 
 
+def check_all(
+    section: str, registry: dict[str, Callable[..., Any]], entries: dict[str, Any], context: set[str]
+) -> None:
+    """Check a config section's names and options against the registry without building anything: an unknown
+    name, an unknown option, or a required option not given raises ConfigError naming it. `context` names the
+    keyword arguments the run supplies (run_dir, tokenizer, cfg)."""
+    for name, options in (entries or {}).items():
+        if name not in registry:
+            known = ", ".join(sorted(registry)) or "none registered"
+            raise ConfigError(f"unknown {section[:-1]} {section}.{name!r} (known: {known})")
+        if options is not None and not isinstance(options, dict):
+            raise ConfigError(f"{section}.{name}={options!r}: must be a mapping of options ({{}} for none)")
+        params = inspect.signature(registry[name]).parameters
+        for key in options or {}:
+            if key not in params or key in context:
+                raise ConfigError(f"unknown option {section}.{name}.{key}")
+        for key, param in params.items():
+            required = param.default is inspect.Parameter.empty and param.kind not in (
+                param.VAR_KEYWORD,
+                param.VAR_POSITIONAL,
+            )
+            if required and key not in (options or {}) and key not in context:
+                raise ConfigError(f"{section}.{name} needs the option {section}.{name}.{key}")
+
+
 def build_all(
     section: str, registry: dict[str, Callable[..., Any]], entries: dict[str, Any], **context: Any
 ) -> list[Any]:

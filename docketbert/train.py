@@ -13,6 +13,7 @@ import sys
 from composer.utils import dist
 
 from docketbert.config import ConfigError, load_config
+from docketbert.training.checkpoints import UnsafeCheckpointError
 from docketbert.training.trainer import already_trained, build_trainer, finish_export
 
 log = logging.getLogger("docketbert.train")
@@ -36,10 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     yamls, overrides = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         cfg = load_config(yamls, overrides)
+        trainer = build_trainer(cfg)  # checks the run (paths, tokenizer, model config) before building the model
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    trainer = build_trainer(cfg)
+    except UnsafeCheckpointError as err:
+        print(f"checkpoint error: {err}", file=sys.stderr)
+        return 2
     if already_trained(trainer):
         log.info("run %s already reached max_duration %s: not training again", cfg.run_name, cfg.max_duration)
         finish_export(trainer, cfg)

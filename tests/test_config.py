@@ -113,3 +113,22 @@ def test_every_shipped_finetune_yaml_validates():
         assert cfg.task == path.stem and cfg.train.startswith("../shared/data/") and cfg.epochs == 3
     with pytest.raises(ConfigError, match="'task': 'entry_kind' is not one of entry_type, multilabel, citations"):
         load_finetune(None, {"task": "entry_kind", "train": "a", "init": "b", "output": "c"})
+
+
+def test_num_workers_auto_and_validated(monkeypatch):
+    """`data.num_workers: auto` (the default): the CPUs this process may use per local rank, less one, at most 8;
+    an int passes through; anything else is refused."""
+    from docketbert.core import workers
+
+    cfg = load_config([REPO / "yamls" / "tiny.yaml"])
+    assert cfg.data.num_workers == "auto" and cfg.data.prefetch_factor >= 1
+    monkeypatch.setattr(workers, "available_cpus", lambda: 16)
+    assert workers.resolve_num_workers("auto", 1) == 8  # capped
+    assert workers.resolve_num_workers("auto", 4) == 3
+    assert workers.resolve_num_workers("auto", 16) == 0
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert workers.resolve_num_workers("auto") == 7
+    assert workers.resolve_num_workers(3, 4) == 3 and workers.resolve_num_workers("2") == 2
+    for bad in (-1, "many", True, 1.5):
+        with pytest.raises(ValueError, match="non-negative integer or auto"):
+            workers.resolve_num_workers(bad)

@@ -23,7 +23,13 @@ from docketbert.data.packing import (
     split_packed_batch,
 )
 from docketbert.model.masked_lm import MaskedLMModel
-from docketbert.training.run_options import packed_attn_implementation, resolve_compile, resolve_packing
+from docketbert.model.packed_attention import VARLEN
+from docketbert.training.run_options import (
+    packed_attn_implementation,
+    resolve_compile,
+    resolve_packing,
+    varlen_available,
+)
 from docketbert.training.trainer import build_trainer
 
 TINY = Path(__file__).resolve().parents[1] / "yamls" / "tiny.yaml"
@@ -49,7 +55,7 @@ def test_packing_options():
     assert resolve_compile(True, False) is True and resolve_compile(False, True) is False
     with pytest.raises(ValueError, match="model.compile must be true, false or auto"):
         resolve_compile("sometimes", False)
-    assert packed_attn_implementation("auto", "sdpa", "gpu") == "flex_attention"
+    assert packed_attn_implementation("auto", "sdpa", "gpu") == (VARLEN if varlen_available() else "flex_attention")
     assert packed_attn_implementation("auto", "sdpa", "cpu") == "sdpa"
     assert packed_attn_implementation("sdpa", "sdpa", "gpu") == "sdpa"
     with pytest.raises(ValueError, match="flash_attention_2"):
@@ -280,3 +286,32 @@ def test_packed_run_learns_like_unpacked(mds_dir, tokenizer_dir, tmp_path):
         trainer.close()
     assert losses[True] < 6.5 and losses[False] < 6.5, losses  # both learned (ln 2048 = 7.6 at the start)
     assert abs(losses[True] - losses[False]) < 0.15, losses
+
+
+def test_keyed_masks_follow_the_entry_not_the_batch():
+    """An entry's masks are a function of (seed, epoch, sample id): the same in any batch, at any position, packed
+    or not, and different in another epoch or with another seed (no generator state, so workers and resumption
+    cannot change them)."""
+    from docketbert.data.packing import PackedRow
+
+    base = MLMCollator(pad_id=0, mask_id=4, sep_id=3, special_ids=(0, 1, 2, 3, 4), vocab_size=128, mlm_probability=0.5)
+    rng = np.random.default_rng(0)
+    entries = [rng.integers(5, 128, n) for n in (30, 17, 25)]
+    samples = [{"input_ids": e, "sample_id": 100 + i, "epoch": 0} for i, e in enumerate(entries)]
+    forward = base(samples)
+    backward = base(samples[::-1])
+    for i in range(3):
+        n = len(entries[i])
+        assert torch.equal(forward["input_ids"][i, :n], backward["input_ids"][2 - i, :n])
+        assert torch.equal(forward["labels"][i, :n], backward["labels"][2 - i, :n])
+    row = PackedRow(entries[1:], [(101, 0), (102, 0)])
+    packed = PackedMLMCollator(base, 48)([row])
+    assert torch.equal(packed["input_ids"][0, :17], forward["input_ids"][1, :17])
+    assert torch.equal(packed["input_ids"][0, 17:42], forward["input_ids"][2, :25])
+    assert torch.equal(packed["labels"][0, 17:42], forward["labels"][2, :25])
+    later = base([{**s, "epoch": 1} for s in samples])
+    assert not torch.equal(later["labels"], forward["labels"])
+    other_seed = MLMCollator(**{**base.__dict__, "seed": 18})(samples)
+    assert not torch.equal(other_seed["labels"], forward["labels"])
+    eval_masks = MLMCollator(**{**base.__dict__, "deterministic": True})
+    assert torch.equal(eval_masks(samples)["labels"], eval_masks([{**s, "epoch": 5} for s in samples])["labels"])

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import AutoModelForMaskedLM
 
@@ -97,6 +98,7 @@ def latest_batch(link: Path) -> int:
     return int(re.search(r"-ba(\d+)-", os.readlink(link)).group(1))
 
 
+@pytest.mark.slow  # tests/test_resume.py kills and resumes real runs in the default suite, and checks bit-exactness
 def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path):
     args = [
         str(TINY),

@@ -7,15 +7,17 @@
   next buffer; at the end of the stream every remaining entry is yielded. Entries longer than `width` are
   truncated exactly as `MLMCollator` truncates them (the last token stays [SEP]).
 - `PackedMLMCollator`: rows -> `input_ids`, `segments` (entry index per token, -1 on padding), `attention_mask`
-  (1 on real tokens, so `count_real_tokens` counts real tokens) and `labels`, masked by the same
-  `docketbert.data.mlm.mask_tokens` as unpacked batches (same statistics: 30% of the maskable tokens, 80/10/10).
+  (1 on real tokens, so `count_real_tokens` counts real tokens) and `labels`, masked by the same keyed
+  `docketbert.data.mlm.mask_tokens_keyed` as unpacked batches (same statistics: 30% of the maskable tokens,
+  80/10/10; an entry's masks depend on (seed, epoch, sample id) only, so it is masked alike packed or not).
 
 A Composer "sample" is a packed row; a batch is a fixed number of rows. Resumption: `PackedRows` has no
 `state_dict`, so Composer resumes by spinning the dataloader (re-reading and skipping the batches already trained
 in the epoch). Packing is a deterministic function of the StreamingDataset's order, which is deterministic for a
 seed and epoch, so a resumed run sees exactly the rows an uninterrupted one would (the skipped rows cost reading
-and collating, not training). `len()` is an estimate from a probe of entry lengths (Composer needs a length for
-durations in epochs); an epoch ends at that many batches or when the data runs out, whichever comes first."""
+and collating, not training); the masks are keyed, so they depend on no generator's state either. `len()` is an
+estimate from a probe of entry lengths (Composer needs a length for durations in epochs); an epoch ends at that
+many batches or when the data runs out, whichever comes first."""
 
 from __future__ import annotations
 
@@ -30,7 +32,14 @@ import torch
 from torch.utils.data import IterableDataset
 
 from docketbert.core.batching import truncate_entry
-from docketbert.data.mlm import MLMCollator, labelled_positions, mask_tokens
+from docketbert.data.mlm import (
+    MLMCollator,
+    labelled_positions,
+    mask_tokens_keyed,
+    sample_keys,
+    token_keys,
+    worker_options,
+)
 from docketbert.model.packed_attention import PAD_SEGMENT
 
 # Assumed packing efficiency when estimating the number of rows of an epoch (docket entries pack nearly full rows).
@@ -56,6 +65,15 @@ def best_fit_decreasing(lengths: Sequence[int], width: int) -> list[list[int]]:
     return rows
 
 
+class PackedRow(list):
+    """A packed row: its entries (int64 arrays, a list) and, in `ids`, each entry's (sample id or None, epoch), from
+    which its masks are keyed (`docketbert.data.mlm.sample_keys`)."""
+
+    def __init__(self, entries=(), ids: list[tuple[int | None, int]] | None = None):
+        super().__init__(entries)
+        self.ids = list(ids) if ids is not None else [(None, 0)] * len(self)
+
+
 class PackedRows(IterableDataset):
     """Rows of whole entries (each a list of int64 arrays) from a StreamingDataset, best-fit packed."""
 
@@ -76,11 +94,12 @@ class PackedRows(IterableDataset):
         self.probe = probe
         self._length: int | None = None
 
-    def __iter__(self) -> Iterator[list[np.ndarray]]:
+    def __iter__(self) -> Iterator[PackedRow]:
         rng = random.Random(self.seed)
-        buffer: list[np.ndarray] = []
+        buffer: list[tuple[np.ndarray, tuple[int | None, int]]] = []
         for sample in self.dataset:
-            buffer.append(truncate_entry(np.asarray(sample["input_ids"], dtype=np.int64), self.width, self.sep_id))
+            entry = truncate_entry(np.asarray(sample["input_ids"], dtype=np.int64), self.width, self.sep_id)
+            buffer.append((entry, (sample.get("sample_id"), int(sample.get("epoch", 0)))))
             if len(buffer) >= self.buffer_size:
                 rows, buffer = self._pack(buffer, keep_partial=True)
                 rng.shuffle(rows)
@@ -89,15 +108,15 @@ class PackedRows(IterableDataset):
         rng.shuffle(rows)
         yield from rows
 
-    def _pack(self, entries: list[np.ndarray], keep_partial: bool) -> tuple[list[list[np.ndarray]], list[np.ndarray]]:
+    def _pack(self, entries: list[tuple[np.ndarray, Any]], keep_partial: bool) -> tuple[list[PackedRow], list]:
         """Full rows, and the entries of unfilled rows to carry over (none when not `keep_partial`)."""
-        packed = best_fit_decreasing([len(e) for e in entries], self.width)
-        rows = [[entries[i] for i in row] for row in packed]
+        packed = best_fit_decreasing([len(e) for e, _ in entries], self.width)
+        rows = [PackedRow([entries[i][0] for i in row], [entries[i][1] for i in row]) for row in packed]
         if not keep_partial:
             return rows, []
         limit = self.width * (1.0 - self.slack)
         full = [r for r in rows if sum(len(e) for e in r) >= limit]
-        carry = [e for r in rows if sum(len(e) for e in r) < limit for e in r]
+        carry = [(e, i) for r in rows if sum(len(e) for e in r) < limit for e, i in zip(r, r.ids)]
         if len(carry) > self.buffer_size // 2:  # entries that will not pack tightly: do not hoard them
             return rows, []
         return full, carry
@@ -137,7 +156,20 @@ class PackedMLMCollator:
                 raise ValueError(f"a packed row holds {start} tokens, more than its width {self.width}")
         attention_mask = (segments >= 0).long()
         maskable = attention_mask.bool() & ~torch.isin(input_ids, torch.tensor(b.special_ids))
-        masked, labels = mask_tokens(input_ids, maskable, b.mlm_probability, b.mask_id, b.vocab_size)
+        samples, lengths, offsets, row_of = [], [], [], []
+        for r, row in enumerate(rows):
+            ids = getattr(row, "ids", None) or [(None, 0)] * len(row)
+            start = 0
+            for entry, (sample, epoch) in zip(row, ids):
+                samples.append({"input_ids": entry, "sample_id": sample, "epoch": epoch})
+                lengths.append(len(entry))
+                offsets.append(start)
+                row_of.append(r)
+                start += len(entry)
+        keys = token_keys(
+            sample_keys(samples, b.seed, b.deterministic), lengths, offsets, (len(rows), self.width), row_of
+        )
+        masked, labels = mask_tokens_keyed(input_ids, maskable, b.mlm_probability, b.mask_id, b.vocab_size, keys)
         mlm_positions, mlm_labels = labelled_positions(labels)
         return {
             "input_ids": masked,
@@ -183,15 +215,15 @@ def build_packed_loader(
     seed: int,
     num_workers: int = 0,
     pin_memory: bool = False,
+    prefetch_factor: int = 4,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset (`pin_memory`: as in
-    `docketbert.data.build_dataloader`)."""
+    """A DataLoader of `batch_size` packed rows per batch over a StreamingDataset (`pin_memory`, `num_workers` and
+    `prefetch_factor`: as in `docketbert.data.mlm.build_dataloader`)."""
     rows = PackedRows(dataset, width, collator.sep_id, buffer_size=buffer_size, seed=seed)
     return torch.utils.data.DataLoader(
         rows,
         batch_size=batch_size,
         collate_fn=PackedMLMCollator(collator, width),
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
         pin_memory=pin_memory,
+        **worker_options(num_workers, prefetch_factor),
     )

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
 from composer import Evaluator, Trainer
 from composer.callbacks import LRMonitor, MemoryMonitor, RuntimeEstimator, SpeedMonitor
-from composer.core import DataSpec
+from composer.core import Callback, DataSpec, State
 from composer.optim import LinearWithWarmupScheduler
 from composer.utils import dist, get_device, reproducibility
 from omegaconf import OmegaConf
@@ -26,16 +28,33 @@ from docketbert.callbacks.packing_monitor import PackingMonitor
 from docketbert.config import ConfigError, TrainConfig, to_yaml
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
 from docketbert.core.tokenizer import load_tokenizer
-from docketbert.data.mds import open_split
+from docketbert.core.workers import resolve_num_workers
+from docketbert.data.mds import is_remote, open_split
 from docketbert.data.mlm import MLMCollator, build_dataloader, count_real_tokens
 from docketbert.data.packing import build_packed_loader, packed_batch_rows, split_packed_batch
-from docketbert.model.build import build_mlm_model, count_parameters, resolve_attn_implementation, resolve_model_source
+from docketbert.model.build import (
+    build_mlm_model,
+    check_model_config,
+    check_modernbert_dir,
+    count_parameters,
+    is_hub_id,
+    looks_like_path,
+    max_positions,
+    resolve_attn_implementation,
+    resolve_init,
+)
 from docketbert.model.masked_lm import MaskedLMModel
 from docketbert.model.modernbert import encoder_of
-from docketbert.registry import ALGORITHMS, CALLBACKS, build_all, load_plugins
+from docketbert.registry import ALGORITHMS, CALLBACKS, build_all, check_all, load_plugins
+from docketbert.training.checkpoints import CheckpointPruner, prepare_autoresume, safe_checkpoint_loading
 from docketbert.training.loggers import build_loggers
 from docketbert.training.optim import adamw
-from docketbert.training.run_options import packed_attn_implementation, resolve_compile, resolve_packing
+from docketbert.training.run_options import (
+    compiles_by_default,
+    packed_attn_implementation,
+    resolve_compile,
+    resolve_packing,
+)
 
 log = logging.getLogger("docketbert.training")
 
@@ -46,11 +65,111 @@ def set_cpu_threads(device: str) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // dist.get_local_world_size()))
 
 
-def build_trainer(cfg: TrainConfig) -> Trainer:
+@dataclass
+class CheckedRun:
+    """What `check_run` resolved: the device, the tokenizer (loaded) and the model source (None: from scratch)."""
+
+    torch_device: torch.device
+    tokenizer: Any
+    init: str | None
+
+
+def _split_samples(split_dir: Path) -> int:
+    index = json.loads((split_dir / "index.json").read_text())
+    return sum(int(shard.get("samples", 0)) for shard in index.get("shards", []))
+
+
+def check_data(cfg: TrainConfig, vocab_size: int) -> None:
+    """data.path's splits (local datasets; a remote is read by streaming): each there, not empty, and tokenized
+    with a vocabulary of the tokenizer's size (the shards' stats.json)."""
+    data = cfg.data
+    if is_remote(data.path):
+        if data.local is None:
+            raise ConfigError(f"data.path={data.path!r} is remote: set data.local to a cache folder on local disk")
+        return
+    root = Path(data.path)
+    if not root.is_dir():
+        raise ConfigError(f"data.path={data.path!r} does not exist: give the output folder of data_prep/to_mds.py")
+    splits = [("data.train_split", data.train_split)] + (
+        [("data.eval_split", data.eval_split)] if data.eval_split else []
+    )
+    for key, split in splits:
+        if not (root / split / "index.json").is_file():
+            raise ConfigError(f"{key}={split!r}: no MDS split at {root / split} (index.json missing)")
+        try:
+            samples = _split_samples(root / split)
+        except (OSError, ValueError, TypeError, AttributeError) as err:
+            raise ConfigError(f"{key}={split!r}: {root / split / 'index.json'} is not an MDS index ({err})") from None
+        if samples == 0:
+            fix = "set data.eval_split=null or rebuild with a larger eval split" if key == "data.eval_split" else ""
+            raise ConfigError(
+                f"{key}={split!r}: the split at {root / split} has no samples" + (f": {fix}" if fix else "")
+            )
+    stats_file = root / "stats.json"
+    if stats_file.is_file():
+        try:
+            shards_vocab = json.loads(stats_file.read_text()).get("vocab_size")
+        except (OSError, ValueError, AttributeError):
+            shards_vocab = None
+        if isinstance(shards_vocab, int) and shards_vocab != vocab_size:
+            raise ConfigError(
+                f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {root} were tokenized with "
+                f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
+            )
+
+
+def check_run(cfg: TrainConfig) -> CheckedRun:
+    """Everything about a run that can be checked before a model is built, beyond `check_train_config`: the device,
+    attention, `model.config` against ModernBertConfig's fields, `model.init` (an existing ModernBERT directory, a
+    run, or a hub id; never a typo sent to the hub), the tokenizer, the data's splits and vocabulary, max_seq_len
+    against the model's positions, the loader workers, and the algorithms' and callbacks' names and options.
+    Raises ConfigError (one line naming the key)."""
     try:
         torch_device = resolve_device(cfg.device)
+        resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=torch_device.type == "cuda")
+        resolve_num_workers(cfg.data.num_workers, 1)
+        init = resolve_init(cfg.model.init, cfg.run_root) if cfg.model.init else None
+        base = (
+            check_modernbert_dir(Path(init), f"model.init={cfg.model.init!r}") if init and Path(init).is_dir() else None
+        )
+        check_model_config(cfg.model.config, base)
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    positions = max_positions(cfg.model.config, base)
+    # A hub model's positions are known once it is loaded (build_trainer checks them then).
+    if (init is None or base is not None) and cfg.data.max_seq_len > positions:
+        raise ConfigError(
+            f"data.max_seq_len={cfg.data.max_seq_len} exceeds the model's max_position_embeddings {positions}"
+        )
+    if looks_like_path(cfg.tokenizer) and not Path(cfg.tokenizer).expanduser().exists():
+        raise ConfigError(f"tokenizer={cfg.tokenizer!r} does not exist: give a tokenizer directory or an HF hub id")
+    if not looks_like_path(cfg.tokenizer) and not Path(cfg.tokenizer).exists() and not is_hub_id(cfg.tokenizer):
+        raise ConfigError(f"tokenizer={cfg.tokenizer!r} is neither a directory nor an HF hub id (owner/name)")
+    try:
+        tokenizer = load_tokenizer(cfg.tokenizer)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"tokenizer={cfg.tokenizer!r}: {str(err).splitlines()[0]}") from None
+    vocab = cfg.model.config.get("vocab_size", (base or {}).get("vocab_size"))
+    if isinstance(vocab, int) and vocab < len(tokenizer):
+        source = "model.config.vocab_size" if "vocab_size" in cfg.model.config else f"model.init={cfg.model.init!r}"
+        raise ConfigError(f"{source} has a vocabulary of {vocab}, fewer than the tokenizer's {len(tokenizer)} tokens")
+    check_data(cfg, len(tokenizer))
+    load_plugins()
+    context = {"run_dir", "tokenizer", "cfg"}
+    check_all("callbacks", CALLBACKS, cfg.callbacks, context)
+    check_all("algorithms", ALGORITHMS, cfg.algorithms, context)
+    teacher = (cfg.callbacks.get("distillation") or {}).get("teacher")
+    if isinstance(teacher, str):
+        try:
+            resolve_init(teacher, cfg.run_root, key="callbacks.distillation.teacher")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+    return CheckedRun(torch_device, tokenizer, init)
+
+
+def build_trainer(cfg: TrainConfig) -> Trainer:
+    checked = check_run(cfg)
+    torch_device = checked.torch_device
     device = composer_device(torch_device)
     precision = resolve_precision(cfg.precision, torch_device)
     dist.initialize_dist(get_device(device))
@@ -68,17 +187,26 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     if isinstance(microbatch, int) and microbatch > device_batch:
         microbatch = device_batch  # more processes than the YAML assumed: no accumulation needed
 
-    tokenizer = load_tokenizer(cfg.tokenizer)
+    tokenizer = checked.tokenizer
     attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
     try:
         packing = resolve_packing(cfg.data.packing, device)
         attn = packed_attn_implementation(cfg.model.attn_implementation, attn, device) if packing else attn
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    init = resolve_model_source(cfg.model.init, cfg.run_root) if cfg.model.init else None
-    hf_model = build_mlm_model(init, cfg.model.config, tokenizer, attn)
     try:
-        compile_encoder = resolve_compile(cfg.model.compile, packed_flex_gpu=packing and attn == "flex_attention")
+        hf_model = build_mlm_model(checked.init, cfg.model.config, tokenizer, attn)
+    except OSError as err:  # a hub id that cannot be fetched (offline, or no such model)
+        raise ConfigError(f"model.init={cfg.model.init!r} could not be loaded: {str(err).splitlines()[0]}") from None
+    except ValueError as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    if cfg.data.max_seq_len > hf_model.config.max_position_embeddings:
+        raise ConfigError(
+            f"data.max_seq_len={cfg.data.max_seq_len} exceeds the model's max_position_embeddings "
+            f"{hf_model.config.max_position_embeddings}"
+        )
+    try:
+        compile_encoder = resolve_compile(cfg.model.compile, packed_flex_gpu=compiles_by_default(packing, attn, device))
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if compile_encoder:
@@ -90,11 +218,17 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         mlm_probability=cfg.data.mlm_probability,
         max_seq_len=cfg.data.max_seq_len,
         pad_to_multiple_of=cfg.data.pad_to_multiple_of,
+        seed=cfg.seed,
     )
     train_set = open_split(
         cfg.data.path, cfg.data.train_split, cfg.data.local, device_batch, cfg.data.shuffle, cfg.seed
     )
     pin = device == "gpu"
+    try:
+        workers = resolve_num_workers(cfg.data.num_workers, dist.get_local_world_size())
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    loader_options = {"num_workers": workers, "pin_memory": pin, "prefetch_factor": cfg.data.prefetch_factor}
     if packing:  # a sample is a row of max_seq_len tokens holding whole entries
         train_loader = build_packed_loader(
             train_set,
@@ -103,20 +237,17 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
             device_batch,
             cfg.data.packing_buffer,
             cfg.seed,
-            cfg.data.num_workers,
-            pin_memory=pin,
+            **loader_options,
         )
     else:
-        train_loader = build_dataloader(train_set, collator, device_batch, cfg.data.num_workers, pin_memory=pin)
+        train_loader = build_dataloader(train_set, collator, device_batch, **loader_options)
     packed_spec = {"split_batch": split_packed_batch, "get_num_samples_in_batch": packed_batch_rows} if packing else {}
     train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens, **packed_spec)
     evaluators = []
     if cfg.data.eval_split:
         eval_set = open_split(cfg.data.path, cfg.data.eval_split, cfg.data.local, cfg.device_eval_batch_size)
         eval_collator = replace(collator, deterministic=True)
-        eval_loader = build_dataloader(
-            eval_set, eval_collator, cfg.device_eval_batch_size, cfg.data.num_workers, pin_memory=pin
-        )
+        eval_loader = build_dataloader(eval_set, eval_collator, cfg.device_eval_batch_size, **loader_options)
         evaluators.append(
             Evaluator(
                 label="eval",
@@ -129,6 +260,8 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     load_plugins()
     context = {"run_dir": run_dir, "tokenizer": tokenizer, "cfg": cfg}
     callbacks = [SpeedMonitor(window_size=50), LRMonitor(), RuntimeEstimator(), HFExport(run_dir, export=cfg.export_hf)]
+    if cfg.autoresume:
+        callbacks.append(CheckpointPruner(run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep))
     if device == "gpu":
         callbacks.append(MemoryMonitor())
     if packing:
@@ -148,6 +281,7 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         "world_size": world,
         "num_params": count_parameters(hf_model),
         "packing": packing,
+        "num_workers": workers,
         "compile": compile_encoder,
         "tokenizer": cfg.tokenizer,
         "vocab_size": hf_model.config.vocab_size,
@@ -162,7 +296,71 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         (run_dir / "run_info.json").write_text(json.dumps(run_info, indent=2))
     log.info("run %s: %s", cfg.run_name, run_info)
 
-    trainer = Trainer(
+    if cfg.autoresume:
+        if dist.get_global_rank() == 0:
+            prepare_autoresume(run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep)
+        dist.barrier()
+    with safe_checkpoint_loading():
+        trainer = _composer_trainer(
+            cfg,
+            model,
+            train_data,
+            evaluators,
+            optimizer,
+            scheduler,
+            device,
+            precision,
+            microbatch,
+            callbacks,
+            algorithms,
+            run_dir,
+        )
+    if cfg.autoresume:
+        restore_rng_mid_epoch(trainer)
+    trainer.logger.log_hyperparameters({**run_info, "config": OmegaConf.to_container(OmegaConf.structured(cfg))})
+    return trainer
+
+
+def restore_rng_mid_epoch(trainer: Trainer) -> None:
+    """Composer restores a checkpoint's RNG states only at batch 0 of an epoch when the dataset resumes itself
+    (StreamingDataset: `Trainer._train_loop` skips `load_rng_state` mid-epoch), so dropout after a mid-epoch resume
+    would draw other numbers than the uninterrupted run. Restore them just before the first batch's step instead,
+    where the uninterrupted run drew its next numbers (after the dataloader produced the batch)."""
+    rng_state = getattr(trainer, "_rng_state", None)
+    state = trainer.state
+    if rng_state is None or int(state.timestamp.batch_in_epoch) == 0 or "train" not in state.dataset_resumption:
+        return
+    trainer._rng_state = None  # Composer's own restore (at batch 0 of an epoch) must not run on top
+    state.callbacks.insert(0, _RestoreRng(rng_state))
+
+
+class _RestoreRng(Callback):
+    """Loads saved RNG states at the first AFTER_DATALOADER event (see `restore_rng_mid_epoch`)."""
+
+    def __init__(self, rng_state: Any):
+        self.rng_state = rng_state
+
+    def after_dataloader(self, state: State, logger: Any) -> None:
+        if self.rng_state is not None:
+            reproducibility.load_rng_state(self.rng_state)
+            self.rng_state = None
+
+
+def _composer_trainer(
+    cfg,
+    model,
+    train_data,
+    evaluators,
+    optimizer,
+    scheduler,
+    device,
+    precision,
+    microbatch,
+    callbacks,
+    algorithms,
+    run_dir,
+) -> Trainer:
+    return Trainer(
         run_name=cfg.run_name,
         model=model,
         train_dataloader=train_data,
@@ -190,8 +388,6 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         log_to_console=not cfg.loggers.progress_bar,
         console_log_interval=cfg.loggers.console_log_interval,
     )
-    trainer.logger.log_hyperparameters({**run_info, "config": OmegaConf.to_container(OmegaConf.structured(cfg))})
-    return trainer
 
 
 def already_trained(trainer: Trainer) -> bool:

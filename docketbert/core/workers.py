@@ -1,0 +1,54 @@
+"""How many data-loader worker processes a training process gets: `data.num_workers` resolved.
+
+`auto` gives each local rank its share of the CPUs this process may run on (its affinity mask, not the machine's
+count), less a margin for the training process itself and for the launcher, capped so that a large host does not
+start dozens of processes per rank that only hold memory. An int passes through after validation.
+"""
+
+from __future__ import annotations
+
+import os
+
+# CPUs left to the training process per rank (it runs the step, the optimizer and Composer's bookkeeping).
+MARGIN = 1
+# Beyond this many workers per rank, packing and collating is no longer the bottleneck (they only hold memory).
+MAX_AUTO_WORKERS = 8
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: its scheduler affinity (cgroup/taskset limits) where the OS reports one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def local_world_size_from_env() -> int:
+    """Processes on this node, as Composer's launcher (and torchrun) report it; 1 without a launcher."""
+    value = os.environ.get("LOCAL_WORLD_SIZE", "1")
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1
+
+
+def resolve_num_workers(setting: int | str, local_world_size: int | None = None) -> int:
+    """`data.num_workers`: a non-negative int as given, or `auto`: (CPUs available / local ranks) - MARGIN,
+    at least 0 and at most MAX_AUTO_WORKERS. Raises ValueError for anything else."""
+    if isinstance(setting, bool):
+        raise ValueError(f"data.num_workers must be a non-negative integer or auto, not {setting!r}")
+    if isinstance(setting, str):
+        text = setting.strip().lower()
+        if text != "auto":
+            try:
+                setting = int(text)
+            except ValueError:
+                raise ValueError(f"data.num_workers must be a non-negative integer or auto, not {setting!r}") from None
+        else:
+            ranks = local_world_size if local_world_size is not None else local_world_size_from_env()
+            if ranks < 1:
+                raise ValueError(f"local_world_size must be at least 1, not {ranks}")
+            return max(0, min(MAX_AUTO_WORKERS, available_cpus() // ranks - MARGIN))
+    if not isinstance(setting, int) or setting < 0:
+        raise ValueError(f"data.num_workers must be a non-negative integer or auto, not {setting!r}")
+    return setting
