@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Every GPU measurement of training throughput, inference and downstream in ONE call on a lent H100/H200, each
-# stage time-boxed against a global deadline, most important first, results written as they come. Stages:
+# stage time-boxed against a global deadline, most important first, results written as they come.
+# The default stage, `session`, is bench/gpu_session.py: one process, one JSON (session.json): the varlen kernel
+# checked against its reference and transformers before anything is timed, then training (seed, dense, flex packed,
+# varlen packed, each compiled and eager), train.py end to end with the loader on auto beside the isolated step,
+# inference end to end for base-150M, scratch-7M and sliced-large-10l-175M (seed, padded, varlen unpadded eager and
+# compiled), and profiles; its own docstring lists the stages. TINY=1: its CPU dry run (tiny shapes, few steps,
+# the GPU-only branches recorded as skipped): `TINY=1 WHEELS=none bash bench/gpu_session.sh /tmp/out 2400`.
+# The other stages, by name in STAGES:
 #   train_masks   bench/flex_block_masks.py on the GPU: create_block_mask vs the block tables, per step
 #                 (train_masks.json)
 #   train_levers  packed base-150M toward 400k tokens/s: 128 rows of 512 (beside packed_boolean: the MLM head's
@@ -17,11 +24,10 @@
 #   downstream    bench/downstream_gpu.sh: domain pretraining on the real corpus + fine-tunes, dapt_model.tar
 #   train_seed    the seed recipe alone, three shapes; sdpa_check: bench/sdpa_padding_check.py
 #   session.log   everything printed, with each stage's box, exit status and seconds
-# The default order runs first what no GPU session has measured yet (BENCHMARKS.md has what was measured).
 # STAGES="a b ..." picks and orders the stages; presets, each sized for one ~500 s call (a session has 15 minutes of
 # device time, machine start included): STAGES=training (train_masks train_levers train_e2e train_others),
-# STAGES=inference (infer_base infer_others), STAGES=downstream. Default: training then inference (the deadline
-# skips what does not fit).
+# STAGES=inference (infer_base infer_others), STAGES=downstream, STAGES=all (the stages before `session`: training
+# then inference). Default: session (the deadline skips what does not fit).
 # Inputs (GPU_INPUTS, default .gpu/): data/ (copies of the shared data files), tok/ (a tokenizer), mds/ (its shards).
 # Packages the machine lacks travel as wheels in .whl/ and are installed to /tmp/site first. Build both here with
 # bench/prepare_gpu_inputs.sh, then call the device with carry [".whl", ".gpu"].
@@ -64,6 +70,8 @@ INPUT=$G/data/docket_entries.jsonl.gz
 E2E_EXTRA=${E2E_EXTRA:-}  # more train.py overrides for train_e2e (a CPU check: a smaller shape, fewer steps)
 run_stage() {
   case $1 in
+    session) stage session "$DEADLINE" $PY bench/gpu_session.py --out "$OUT/session.json" --inputs "$G" \
+        --deadline $(( DEADLINE - (SECONDS - START) - 15 )) ${TINY:+--tiny} ;;
     sdpa_check) stage sdpa_check 60 $PY bench/sdpa_padding_check.py --json "$OUT/sdpa_check.json" ;;
     train_base) stage train_base 170 $PY bench/train_throughput.py --shapes base-150M \
         --variants seed,dense,packed_sdpa,packed --json "$OUT/train_base.json" ;;
@@ -99,7 +107,8 @@ run_stage() {
 case ${STAGES:-} in
   training) STAGES="train_masks train_levers train_e2e train_others" ;;
   inference) STAGES="infer_base infer_others" ;;
-  "") STAGES="train_masks train_levers train_e2e infer_base infer_others train_others" ;;
+  all) STAGES="train_masks train_levers train_e2e infer_base infer_others train_others" ;;
+  "") STAGES="session" ;;
 esac
 for name in $STAGES; do run_stage "$name"; done
 echo "== done at $(( SECONDS - START ))s" | tee -a "$LOG"

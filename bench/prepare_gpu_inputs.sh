@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build what bench/gpu_session.sh carries to a lent GPU machine (run here, before the GPU call):
 #   .gpu/data  copies of the shared data files   .gpu/tok  a 4,096-token BPE   .gpu/mds  its MDS shards
+#   .gpu/synth_mds  MDS shards (rows up to 512 tokens) of a synthetic corpus (docketbert.data.synthetic, 8,000
+#              dockets, ~160k entries, ~7M tokens: 200 steps of 64 x 512 packed rows, about one epoch) through the
+#              same tokenizer, for bench/gpu_session.py's train.py run and loader benchmark
 #   .whl/      wheels of the packages that machine lacks (Python 3.12, x86-64), at the versions of uv.lock
 # Both folders are added to .git/info/exclude: they travel with `carry: [".whl", ".gpu"]`, never into a commit.
 #   Usage: bench/prepare_gpu_inputs.sh [SHARED_DATA (default ../shared/data)]
@@ -13,6 +16,13 @@ mkdir -p .gpu/data .whl
 cp "$DATA"/{docket_entries.jsonl.gz,entry_type.jsonl,entry_citations.jsonl,entry_category_flp.jsonl} .gpu/data/
 source bench/corpus.sh
 small_corpus "$PY" .gpu/data/docket_entries.jsonl.gz .gpu/tok .gpu/mds
+if [ ! -f .gpu/synth_mds/stats.json ]; then
+  synth=$(mktemp -d)
+  $PY -m docketbert.data.synthetic "$synth/entries.jsonl.gz" --dockets "${SYNTH_DOCKETS:-8000}" --seed 18
+  $PY data_prep/to_mds.py --input "$synth/entries.jsonl.gz" --output .gpu/synth_mds --tokenizer .gpu/tok \
+      --docket-key case --eval-fraction 0.02 --max-seq-len 512 --no-progress
+  rm -rf "$synth"
+fi
 # The GPU image has torch, transformers, numpy, tokenizers, pyyaml, rich, psutil ...; these are what it lacks.
 # zstd has no Python 3.12 wheel at uv.lock's version; its next patch release is taken instead.
 PACKAGES=(mosaicml mosaicml-cli mosaicml-streaming omegaconf coolname catalogue cramjam python-snappy brotli gql

@@ -13,7 +13,18 @@ Variants (each: warm-up steps, then timed steps with the device synchronised; re
           flex_attention or torch.compile is unavailable).
 - packed_boolean: packed, but the MLM head finds the masked positions by boolean indexing on the device (the host
           waits for their count every step) instead of the collator's list of them: the lever's A/B.
+- packed_varlen: the same packed rows through the varlen path (docketbert.model.packed_attention.VARLEN: the rows
+          read as one run of entries, torch's varlen Flash kernel on GPU, per-entry sdpa on CPU; no masks),
+          compiled on GPU like packed.
+A variant name may end in +compile or +eager to compile its encoder or not, whatever its default (seed+compile,
+dense+compile, packed+eager, packed_varlen+eager ...).
 Batches are built and moved to the device before timing (in training, packing runs in dataloader workers).
+
+--train-py YAML measures the whole Composer loop beside that isolated step: docketbert's own trainer
+(`build_trainer`, as `composer docketbert/train.py` runs it: data loader with its workers, packing, step, logging;
+evaluation and the HF export off) on an MDS dir (--data) with a tokenizer (--tokenizer), real tokens/s between the
+end of the warm-up steps and the end of the last step; then the isolated step of the same model, attention, compile
+setting, rows and width, on entry lengths from the same data; and the ratio (train_py.ratio_to_isolated).
 MFU = 6 x non-embedding parameters x real tokens / time / peak (peak: --peak-tflops, default the H100/H200 bf16 dense
 spec, 989). Entry lengths: a lognormal fitted to the seed's corpus (mean
 67.9, median 49, p99 319, max 768) or the entries of --data MDS_DIR.
@@ -21,6 +32,8 @@ spec, 989). Entry lengths: a lognormal fitted to the seed's corpus (mean
     python bench/train_throughput.py --json /tmp/train.json                       # GPU: all shapes, < 10 min
     python bench/train_throughput.py --device cpu --tiny --json /tmp/train_cpu.json
     python bench/train_throughput.py --shapes base-150M --variants packed --profile 3 --json /tmp/profile.json
+    python bench/train_throughput.py --variants none --train-py yamls/base150m.yaml --tokenizer TOK --data MDS \
+        --override model.init=null --json /tmp/train_py.json
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import transformers
+from composer.core import Callback
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.bench.profiling import profile_run
@@ -44,6 +58,7 @@ from docketbert.core.device import resolve_device, synchronize
 from docketbert.data.mlm import MLMCollator, mask_tokens
 from docketbert.data.packing import PackedMLMCollator, best_fit_decreasing
 from docketbert.model.masked_lm import MaskedLMModel
+from docketbert.model.packed_attention import VARLEN
 from docketbert.model.shapes import SEED_SHAPES
 
 # The seed's shapes (docketbert/model/shapes.py) that the throughput study covers.
@@ -60,6 +75,23 @@ TINY = {
 }
 SPECIAL = dict(pad_token_id=0, cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2)
 MASK_ID = 3
+# Variant -> (batches, attention, compiled on GPU by default); "flex" stands for --attn (flex_attention on GPU).
+VARIANTS = {
+    "seed": ("seed", "sdpa", False),
+    "dense": ("dense", "sdpa", False),
+    "packed": ("packed", "flex", True),
+    "packed_boolean": ("packed", "flex", True),
+    "packed_sdpa": ("packed", "sdpa", False),
+    "packed_varlen": ("packed", VARLEN, True),
+}
+
+
+def parse_variant(name: str) -> tuple[str, bool | None]:
+    """'packed_varlen+eager' -> ('packed_varlen', False); no suffix -> (name, None): the variant's default."""
+    base, _, suffix = name.partition("+")
+    if base not in VARIANTS or suffix not in ("", "compile", "eager"):
+        raise ValueError(f"unknown variant {name!r}: {', '.join(VARIANTS)}, optionally +compile or +eager")
+    return base, {"": None, "compile": True, "eager": False}[suffix]
 
 
 def entry_lengths(count: int, rng: np.random.Generator, data: str | None, max_len: int) -> np.ndarray:
@@ -128,7 +160,7 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     wrapped = MaskedLMModel(hf) if name.startswith("packed") else None
     if compile_encoder:
         hf.model.compile(mode=compile_mode)
-    optim = torch.optim.AdamW(hf.parameters(), lr=1e-4, fused=(device.type == "cuda" and name != "seed"))
+    optim = torch.optim.AdamW(hf.parameters(), lr=1e-4, fused=(device.type == "cuda" and not name.startswith("seed")))
     non_embedding = sum(p.numel() for p in hf.parameters()) - hf.model.embeddings.tok_embeddings.weight.numel()
     batches = [{k: v.to(device, non_blocking=True) for k, v in b.items()} for b in batches]
 
@@ -161,7 +193,7 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     seconds = time.perf_counter() - start
     # The seed recipe's padded batches give NaN gradients through HF's sdpa on a GPU (cuDNN attention in bf16, where a
     # padding query's sliding window holds only padding; bench/sdpa_padding_check.py): its time is still the recipe's.
-    if name != "seed":
+    if not name.startswith("seed"):
         assert torch.isfinite(loss), f"{name}: loss {loss}"
     profiled = None
     if profile:  # the first timed steps again, under torch.profiler
@@ -181,13 +213,119 @@ def run_variant(name, config, batches, device, bf16, compile_encoder, warmup, co
     }
 
 
+class LoopClock(Callback):
+    """Wall time and real tokens (Composer's timestamp, counted by the trainer's `count_real_tokens`) from the end
+    of batch `warmup` to the end of batch `last` (checkpointing and the export after it left out), the device
+    synchronised at both ends only."""
+
+    def __init__(self, warmup: int, last: int, device: torch.device):
+        self.warmup, self.last, self.device = warmup, last, device
+        self.start: tuple[float, int, int] | None = None
+        self.end: tuple[float, int, int] | None = None
+
+    def batch_end(self, state, logger) -> None:
+        batch = int(state.timestamp.batch)
+        if batch in (self.warmup, self.last):
+            synchronize(self.device)
+            mark = (time.perf_counter(), int(state.timestamp.token), batch)
+            if batch == self.warmup:
+                self.start = mark
+            if batch == self.last:
+                self.end = mark
+
+
+def train_py_figure(args, device: torch.device, bf16: bool, peak: float | None) -> dict:
+    """`composer docketbert/train.py YAML` in this process (docketbert's build_trainer), timed by `LoopClock`, then
+    the isolated step of the same model and batch shape; returns both and their ratio."""
+    from composer.utils import dist
+
+    from docketbert.config import load_config
+    from docketbert.training.trainer import build_trainer
+
+    warm, steps = args.train_py_warmup, args.train_py_steps
+    run_root = Path(args.train_py_root)
+    overrides = [
+        f"tokenizer={args.tokenizer}",
+        f"data.path={args.data}",
+        f"run_root={run_root}",
+        "run_name=train_py",
+        f"max_duration={warm + steps}ba",
+        "data.eval_split=null",
+        f"eval_interval={10 * (warm + steps)}ba",
+        f"save_interval={10 * (warm + steps)}ba",
+        "export_hf=false",
+        "autoresume=false",
+        "loggers.progress_bar=false",
+        f"loggers.console_log_interval={max(1, (warm + steps) // 10)}ba",
+        "loggers.wandb.enabled=false",
+        *args.override,
+    ]
+    cfg = load_config([args.train_py], overrides)
+    trainer = build_trainer(cfg)
+    clock = LoopClock(warm, warm + steps, device)
+    trainer.state.callbacks.append(clock)  # the engine reads state.callbacks at every event
+    started = time.perf_counter()
+    trainer.fit()
+    total_s = time.perf_counter() - started
+    run_info = json.loads((cfg.run_dir / "run_info.json").read_text())
+    hf = trainer.state.model.model
+    config = hf.config
+    rows = cfg.global_train_batch_size // dist.get_world_size()
+    width = cfg.data.max_seq_len
+    compiled = bool(run_info.get("compile"))
+    attn = run_info.get("attn_implementation")
+    packing = bool(run_info.get("packing"))
+    trainer.close()
+    if clock.start is None or clock.end is None:
+        raise RuntimeError(f"the loop ended before batch {warm + steps}: too few batches in {args.data}?")
+    (t0, tok0, b0), (t1, tok1, b1) = clock.start, clock.end
+    loop = {
+        "yaml": args.train_py,
+        "overrides": overrides,
+        "run_info": run_info,
+        "steps": b1 - b0,
+        "warmup_steps": warm,
+        "real_tokens": tok1 - tok0,
+        "seconds": t1 - t0,
+        "tokens_per_s": (tok1 - tok0) / (t1 - t0),
+        "fit_s": total_s,
+    }
+    print(
+        f"train.py loop: {loop['tokens_per_s']:,.0f} real tok/s over {loop['steps']} steps ({attn}, compile {compiled})"
+    )
+    del trainer, hf
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    # the isolated step of the same model, attention, compile setting and batch shape
+    fresh = type(config).from_dict(config.to_dict())
+    fresh._attn_implementation = attn
+    variant = "packed_varlen" if attn == VARLEN else "packed" if packing else "dense"
+    rng = np.random.default_rng(0)
+    n = int((args.steps_isolated + 2) * rows * width / 40) + 1000
+    lengths = entry_lengths(n, rng, args.data, width)
+    brng = np.random.default_rng(1)
+    isolated_steps = args.steps_isolated
+    vocab = fresh.vocab_size
+    if packing:
+        batches = list(packed_batches(lengths, isolated_steps + 2, rows, width, vocab, brng))
+    else:
+        batches = list(dense_batches(isolated_steps + 2, rows, width, vocab, brng))
+    isolated = run_variant(variant, fresh, batches, device, bf16=bf16, compile_encoder=compiled, warmup=2)
+    isolated["variant"], isolated["mfu"] = variant, (isolated["flops_per_s"] / (peak * 1e12) if peak else None)
+    ratio = loop["tokens_per_s"] / isolated["tokens_per_s"]
+    print(f"isolated step ({variant}): {isolated['tokens_per_s']:,.0f} real tok/s; train.py / isolated {ratio:.2f}")
+    return {"loop": loop, "isolated": isolated, "ratio_to_isolated": ratio}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--tiny", action="store_true", help="one ~1M-parameter shape (a CPU check)")
     parser.add_argument("--shapes", default=None, help=f"comma list of {', '.join(SHAPES)} (default: all)")
     parser.add_argument(
-        "--variants", default="seed,dense,packed", help="comma list of seed, dense, packed, packed_sdpa, packed_boolean"
+        "--variants",
+        default="seed,dense,packed",
+        help=f"comma list of {', '.join(VARIANTS)}, each optionally +compile or +eager; 'none' for no variant",
     )
     parser.add_argument("--width", type=int, default=None, help="row width for dense/packed (GPU 512, CPU 256)")
     parser.add_argument("--rows", type=int, default=None, help="rows per step for dense/packed (GPU 64, CPU 4)")
@@ -195,11 +333,11 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per variant (GPU 10, CPU 3)")
     parser.add_argument("--seed-steps", type=int, default=None, help="timed steps of the seed variant (GPU 40)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (GPU 3, CPU 1)")
-    parser.add_argument("--no-compile", action="store_true", help="packed variant without torch.compile")
+    parser.add_argument("--no-compile", action="store_true", help="no variant compiled unless named +compile")
     parser.add_argument(
         "--compile-mode",
         default=None,
-        help="torch.compile mode of the packed variant (default: torch's; e.g. max-autotune-no-cudagraphs)",
+        help="torch.compile mode of the compiled variants (default: torch's; e.g. max-autotune-no-cudagraphs)",
     )
     parser.add_argument("--attn", default=None, help="packed attention (default: flex_attention on GPU, sdpa on CPU)")
     parser.add_argument("--data", default=None, help="an MDS dir (to_mds.py output): entry lengths from its train")
@@ -212,6 +350,15 @@ def main(argv=None) -> int:
         help="after timing, profile this many steps again (torch.profiler): top ops by device time "
         "and the device's busy fraction, in the JSON under each variant's 'profile'",
     )
+    parser.add_argument("--train-py", default=None, metavar="YAML", help="also time the whole train.py loop")
+    parser.add_argument("--tokenizer", default=None, help="--train-py: the tokenizer directory")
+    parser.add_argument("--train-py-steps", type=int, default=30, help="--train-py: timed steps (default 30)")
+    parser.add_argument("--train-py-warmup", type=int, default=5, help="--train-py: untimed first steps (default 5)")
+    parser.add_argument("--train-py-root", default="/tmp/train_py_runs", help="--train-py: its run_root")
+    parser.add_argument("--steps-isolated", type=int, default=10, help="--train-py: the isolated step's timed steps")
+    parser.add_argument(
+        "--override", action="append", default=[], metavar="KEY=VALUE", help="--train-py: a config override"
+    )
     parser.add_argument("--json", default=None, help="write the numbers here")
     args = parser.parse_args(argv)
 
@@ -219,6 +366,8 @@ def main(argv=None) -> int:
         device = resolve_device(args.device)
     except ValueError as err:
         parser.error(str(err))
+    if args.train_py and not (args.data and args.tokenizer):
+        parser.error("--train-py needs --data (an MDS dir) and --tokenizer")
     cuda = device.type == "cuda"
     width = args.width or (512 if cuda else 256)
     rows = args.rows or (64 if cuda else 4)
@@ -231,11 +380,13 @@ def main(argv=None) -> int:
         if unknown:
             parser.error(f"unknown shapes {sorted(unknown)}; choose from {sorted(shapes)}")
         shapes = {k: shapes[k] for k in args.shapes.split(",")}
-    variants = args.variants.split(",")
-    if set(variants) - {"seed", "dense", "packed", "packed_sdpa", "packed_boolean"}:
-        parser.error("--variants are seed, dense, packed, packed_sdpa, packed_boolean")
+    variants = [] if args.variants == "none" else args.variants.split(",")
+    try:
+        parsed = {v: parse_variant(v) for v in variants}
+    except ValueError as err:
+        parser.error(str(err))
     attn = args.attn or ("flex_attention" if cuda else "sdpa")
-    compile_packed = cuda and not args.no_compile
+    compile_default = cuda and not args.no_compile
 
     rng = np.random.default_rng(0)
     n_entries = max(seed_steps + warmup, 1) * args.seed_entries + int((steps + warmup) * rows * width / 40) + 1000
@@ -253,42 +404,45 @@ def main(argv=None) -> int:
         "seed_steps": seed_steps,
         "warmup": warmup,
         "packed_attn": attn,
-        "packed_compile": compile_packed,
+        "compile_default": compile_default,
         "compile_mode": args.compile_mode,
         "peak_tflops": peak,
         "lengths": args.data or "lognormal(median 49, mean 67.9), max 768",
         "mean_length": float(lengths.mean()),
         "results": {},
     }
-    for shape, overrides in shapes.items():
+    for shape, overrides in shapes.items() if variants else ():
         report["results"][shape] = {}
         for variant in variants:
+            base, compile_named = parsed[variant]
+            kind, variant_attn, compiled_by_default = VARIANTS[base]
             config = ModernBertConfig(**{"vocab_size": 50368, **SPECIAL, **overrides})
-            fast = variant in ("packed", "packed_boolean")  # flex_attention and compile (on GPU)
-            config._attn_implementation = attn if fast else "sdpa"
+            config._attn_implementation = attn if variant_attn == "flex" else variant_attn
+            compiled = compile_named if compile_named is not None else compiled_by_default and compile_default
             vocab = config.vocab_size
             brng = np.random.default_rng(1)
-            if variant == "seed":
+            if kind == "seed":
                 batches = list(seed_batches(seed_lengths, seed_steps + warmup, args.seed_entries, vocab, brng))
-            elif variant == "dense":
+            elif kind == "dense":
                 batches = list(dense_batches(steps + warmup, rows, width, vocab, brng))
             else:
                 batches = list(packed_batches(pack_lengths, steps + warmup, rows, width, vocab, brng))
-                if variant == "packed_boolean":
+                if base == "packed_boolean":
                     batches = [{k: v for k, v in b.items() if not k.startswith("mlm_")} for b in batches]
             try:
                 result = run_variant(
-                    variant,
+                    base,
                     config,
                     batches,
                     device,
                     bf16=cuda,
-                    compile_encoder=fast and compile_packed,
+                    compile_encoder=compiled,
                     warmup=warmup,
                     compile_mode=args.compile_mode,
                     profile=args.profile,
                 )
                 result["mfu"] = result["flops_per_s"] / (peak * 1e12) if peak else None
+                result["attn"], result["compile"] = config._attn_implementation, compiled
             except Exception as err:  # one failing variant must not lose the others' numbers
                 traceback.print_exc()
                 result = {"error": f"{type(err).__name__}: {err}"}
@@ -301,17 +455,28 @@ def main(argv=None) -> int:
                 if "error" not in result
                 else result["error"]
             )
-            print(f"{shape:>24} {variant:>7}: {shown}", flush=True)
+            print(f"{shape:>24} {variant:>22}: {shown}", flush=True)
             if cuda:
                 torch.cuda.empty_cache()
         res = report["results"][shape]
-        for fast, base in (("packed", "seed"), ("packed", "dense"), ("packed_sdpa", "seed")):
-            if "tokens_per_s" in res.get(fast, {}) and "tokens_per_s" in res.get(base, {}):
-                res[f"{fast}_vs_{base}"] = res[fast]["tokens_per_s"] / res[base]["tokens_per_s"]
+        fast_ones = [v for v in variants if v.startswith("packed")]
+        for fast in fast_ones:
+            for base in ("seed", "dense"):
+                if "tokens_per_s" in res.get(fast, {}) and "tokens_per_s" in res.get(base, {}):
+                    res[f"{fast}_vs_{base}"] = res[fast]["tokens_per_s"] / res[base]["tokens_per_s"]
+        if "tokens_per_s" in res.get("packed_varlen", {}) and "tokens_per_s" in res.get("packed", {}):
+            res["packed_varlen_vs_packed"] = res["packed_varlen"]["tokens_per_s"] / res["packed"]["tokens_per_s"]
         print(f"{shape:>24} ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in res.items() if "_vs_" in k))
         if args.json:  # after every shape, so a run cut short keeps what it measured
             Path(args.json).write_text(json.dumps(report, indent=2))
+    if args.train_py:
+        try:
+            report["train_py"] = train_py_figure(args, device, bf16=cuda, peak=peak)
+        except Exception as err:
+            traceback.print_exc()
+            report["train_py"] = {"error": f"{type(err).__name__}: {err}"}
     if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
 

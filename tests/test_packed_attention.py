@@ -5,6 +5,7 @@ import torch
 from transformers import ModernBertConfig, ModernBertModel
 
 from docketbert.model.packed_attention import (
+    VARLEN,
     dense_masks,
     encode_packed,
     position_ids_for_segments,
@@ -32,7 +33,7 @@ def test_positions_restart_per_entry():
         segment_ids_for_rows([[4, 4]], width=6)
 
 
-@pytest.mark.parametrize("implementation", ["sdpa", "eager"])
+@pytest.mark.parametrize("implementation", ["sdpa", "eager", VARLEN])
 def test_packed_equals_each_entry_alone(implementation):
     torch.manual_seed(0)
     config = ModernBertConfig(**CONFIG)

@@ -3,7 +3,8 @@ alone.
 
 fp32 on the CPU within 1e-5 absolute, for entries shorter and longer than the sliding window, rows above
 MATMUL_ATTENTION_MAX_LEN (the sdpa branch), matmul attention whole and in chunks of rows, batches with and without
-padding, both poolings, one layer and several.
+padding, both poolings, one layer and several; and with varlen attention (tests/test_varlen_attention.py has the
+rest of that path).
 """
 
 import random
@@ -63,6 +64,19 @@ def test_equals_transformers_per_entry(pooling, layers, lengths):
     torch.testing.assert_close(got, per_entry(model, rows, pooling), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("layers", [1, 2, 3])  # the last layer global, local, global
+def test_varlen_attention_equals_transformers_per_entry(layers):
+    """attention="varlen" (the per-entry sdpa reference on the CPU): the same outputs, every pooling, entries shorter
+    and longer than the window, with and without padding in the padded layout's terms."""
+    model = model_with(layers)
+    encoder = UnpaddedEncoder(model, attention="varlen")
+    for lengths in ((3, 7, 9, 17, 40), (12, 12, 12), (140, 60, 9)):
+        rows = rows_of(lengths)
+        for pooling in ("cls", "mean"):
+            torch.testing.assert_close(encoder(rows, pooling), per_entry(model, rows, pooling), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(encoder(rows, "none"), UnpaddedEncoder(model, attention="padded")(rows, "none"))
+
+
 @pytest.mark.parametrize("score_chunk", [1, 100_000, 1 << 20])  # 1 row a chunk / 2 rows (2 x 2 heads x 150^2) / all
 def test_both_attention_branches_are_taken(monkeypatch, score_chunk):
     """Long rows go through sdpa and short ones through matmul attention, in chunks of rows or whole; all give the
@@ -110,3 +124,5 @@ def test_other_architectures_are_refused():
     )
     with pytest.raises(TypeError, match="ModernBertModel"):
         UnpaddedEncoder(bert)
+    with pytest.raises(ValueError, match="unpadded attention"):
+        UnpaddedEncoder(model_with(1), attention="flash")

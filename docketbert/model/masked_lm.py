@@ -1,5 +1,6 @@
 """The Composer wrapper of a ModernBERT masked-LM: the prediction head runs only at the labelled positions, on
-padded or packed batches."""
+padded or packed batches (packed: per-entry masks, BlockMasks or the varlen path, by the encoder's attention
+implementation; docketbert/model/packed_attention.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from docketbert.core.batching import IGNORE_INDEX
 from docketbert.model.build import count_parameters
 from docketbert.model.modernbert import embedding_parameters, encoder_of, mlm_logits
 from docketbert.model.packed_attention import encode_packed
+
+# A packed batch may list its entries' offsets for the varlen attention (`varlen_cu_seqlens` of its segments) under
+# this key, computed where the batch is built; without it they are computed from the segments at each forward.
+CU_SEQLENS_BATCH_KEY = "cu_seqlens"
 
 
 class MaskedLMModel(HuggingFaceModel):
@@ -36,7 +41,8 @@ class MaskedLMModel(HuggingFaceModel):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if "segments" in batch:  # packed rows (docketbert/data/packing.py): each entry attends to itself only
-            hidden = encode_packed(encoder_of(self.model), batch["input_ids"], batch["segments"])
+            cu_seqlens = batch.get(CU_SEQLENS_BATCH_KEY)
+            hidden = encode_packed(encoder_of(self.model), batch["input_ids"], batch["segments"], cu_seqlens)
         else:
             hidden = encoder_of(self.model)(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
         if "mlm_positions" in batch:  # listed by the collator: no device-to-host wait for the rows' count

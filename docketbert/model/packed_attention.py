@@ -8,6 +8,11 @@ module builds both, so HF weights run unchanged on packed rows:
 - positions restart at 0 for every entry, so rotary embeddings see each entry as if it were alone.
 For sdpa and eager the masks are dense (B, 1, L, L); for flex_attention they are BlockMasks, whose fully masked
 blocks are skipped, so no attention is computed across entries or on padding.
+
+With `VARLEN` (an attention implementation this module registers with transformers) there are no masks: the rows
+are read as one run of tokens, cut into entries by `varlen_cu_seqlens` (each row's padding is a run of its own), and
+every layer's attention goes through `docketbert.model.varlen_attention` (torch's varlen Flash kernel on CUDA,
+per-entry sdpa elsewhere), with the offsets passed as keyword arguments down to the attention function.
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from collections.abc import Sequence
 import torch
 
 from docketbert.model.modernbert import token_embeddings
+from docketbert.model.varlen_attention import varlen_attention
 
 PAD_SEGMENT = -1
 FLEX_BLOCK = 128  # FlexAttention's default sparse block size
+# The attention implementation name of the varlen path in a transformers config (`config._attn_implementation`).
+VARLEN = "docketbert_varlen"
+# The keyword arguments that carry the offsets from the model call down to `varlen_hf_attention`.
+CU_SEQLENS_KEY, MAX_SEQLEN_KEY = "docketbert_cu_seqlens", "docketbert_max_seqlen"
+NO_MASKS = {"full_attention": None, "sliding_attention": None}
 
 
 def segment_ids_for_rows(rows: Sequence[Sequence[int]], width: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -151,9 +162,72 @@ def _ordered(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
+def varlen_cu_seqlens(segments: torch.Tensor) -> torch.Tensor:
+    """(runs + 1,) int32 offsets of the runs of equal segment id in the flattened (B, L) `segments`, each row
+    starting a run: every entry is one run, and so is each row's padding. Computed on the host (one small copy off
+    the device), returned on `segments`' device."""
+    flat = segments.detach().reshape(-1).cpu()
+    starts = torch.ones_like(flat, dtype=torch.bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    starts[:: segments.shape[1]] = True
+    offsets = torch.cat((starts.nonzero().squeeze(1), torch.tensor([len(flat)])))
+    return offsets.to(torch.int32).to(segments.device, non_blocking=True)
+
+
+def varlen_kwargs(segments: torch.Tensor, cu_seqlens: torch.Tensor | None = None) -> dict[str, torch.Tensor | int]:
+    """The keyword arguments a ModernBertModel with `VARLEN` attention takes for packed rows `segments`: the runs'
+    offsets (`cu_seqlens` where the batch lists them, else `varlen_cu_seqlens`) and the row width, which bounds every
+    run (a fixed bound: the same for every batch, so a compiled encoder is not specialised on it)."""
+    cu_seqlens = varlen_cu_seqlens(segments) if cu_seqlens is None else cu_seqlens.to(segments.device)
+    return {CU_SEQLENS_KEY: cu_seqlens, MAX_SEQLEN_KEY: int(segments.shape[1])}
+
+
+def varlen_hf_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    sliding_window: int | None = None,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, None]:
+    """transformers' attention interface for `VARLEN`: q, k, v (B, H, L, D) -> (B, L, H, D), the B x L tokens read
+    as one run cut at the offsets in `kwargs` (`varlen_kwargs`; without them each row is one entry, as transformers
+    runs rows without a mask). transformers passes local layers their half window plus one (flash-attn's
+    convention); the window is |i - j| <= that - 1."""
+    batch, heads, width, head_dim = query.shape
+    cu_seqlens = kwargs.get(CU_SEQLENS_KEY)
+    if cu_seqlens is None:  # no offsets (no mask, or a model without the pre-hook): each row is one entry
+        cu_seqlens = torch.arange(0, batch * width + 1, width, dtype=torch.int32, device=query.device)
+    if dropout:
+        raise ValueError(f"attention {VARLEN} has no attention dropout (config.attention_dropout must be 0)")
+
+    def flat(x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(1, 2).reshape(batch * width, heads, head_dim)
+
+    window = None if sliding_window is None else sliding_window - 1
+    max_seqlen = kwargs.get(MAX_SEQLEN_KEY, width)
+    out = varlen_attention(flat(query), flat(key), flat(value), cu_seqlens, max_seqlen, window=window, scale=scaling)
+    return out.view(batch, width, heads, head_dim), None
+
+
+def register_varlen_attention() -> None:
+    """Make `VARLEN` a name transformers' models accept as their attention implementation (idempotent)."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(VARLEN, varlen_hf_attention)
+
+
+register_varlen_attention()
+
+
 def packed_masks(segments: torch.Tensor, config, dtype: torch.dtype = torch.float32) -> dict:
     """The attention-mask dict for a ModernBertModel with `config` (its attention implementation and window)."""
     implementation = config._attn_implementation
+    if implementation == VARLEN:
+        return dict(NO_MASKS)
     if implementation == "flex_attention":
         return block_masks(segments, config.sliding_window)
     if implementation == "flash_attention_2":
@@ -161,10 +235,15 @@ def packed_masks(segments: torch.Tensor, config, dtype: torch.dtype = torch.floa
     return dense_masks(segments, config.sliding_window, implementation, dtype)
 
 
-def encode_packed(encoder, input_ids: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
-    """Run a ModernBertModel on packed rows; returns the last hidden state (B, L, H)."""
+def encode_packed(
+    encoder, input_ids: torch.Tensor, segments: torch.Tensor, cu_seqlens: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Run a ModernBertModel on packed rows; returns the last hidden state (B, L, H). With `VARLEN` attention,
+    `cu_seqlens` (the batch's own list of `varlen_cu_seqlens`, when it has one) spares the copy off the device."""
     masks = packed_masks(segments, encoder.config, dtype=token_embeddings(encoder).weight.dtype)
-    return encoder(input_ids=input_ids, attention_mask=masks, position_ids=position_ids_for_segments(segments))[0]
+    extra = varlen_kwargs(segments, cu_seqlens) if encoder.config._attn_implementation == VARLEN else {}
+    positions = position_ids_for_segments(segments)
+    return encoder(input_ids=input_ids, attention_mask=masks, position_ids=positions, **extra)[0]
 
 
 def padded_segments(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -186,6 +265,8 @@ def _padding_safe_masks(module, args, kwargs):
         return None
     segments = padded_segments(mask)
     kwargs["attention_mask"] = packed_masks(segments, module.config, dtype=token_embeddings(module).weight.dtype)
+    if module.config._attn_implementation == VARLEN:
+        kwargs.update(varlen_kwargs(segments))
     if kwargs.get("position_ids") is None:
         kwargs["position_ids"] = position_ids_for_segments(segments)
     return args, kwargs

@@ -14,6 +14,12 @@ transformers' per-call machinery, and computes no padding where it can be avoide
   and values still come from every token), and the final norm runs on those rows only.
 The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
 
+`attention="varlen"` runs attention on the (T, heads, head_dim) matrices of the real tokens too, through
+`docketbert.model.varlen_attention` (torch's varlen Flash kernel on CUDA, per-entry sdpa elsewhere): no padded rows,
+no masks, no scatter and gather; with CLS pooling a global last layer runs the [CLS] queries alone over every key.
+`attention="auto"` (the default) picks varlen where the kernel runs (CUDA, fp16/bf16 weights) and the padded
+per-batch attention above everywhere else; `attention="padded"` keeps the padded one.
+
 With `compile=True` each layer's pieces (norm, QKV projection, rotary and the scatter into padded rows; the gather
 back, output projection, residual, norm and GLU MLP) go through `torch.compile(dynamic=True)`: a few graphs, shared
 by every layer and batch shape. Attention stays eager. It is off by default: on the CPU it
@@ -33,6 +39,9 @@ import torch.nn.functional as F
 
 from docketbert.core.batching import flat_ids
 from docketbert.core.transfer import to_device
+from docketbert.model.varlen_attention import HALF_DTYPES, cu_seqlens_from_lengths, kernel_available, varlen_attention
+
+ATTENTIONS = ("auto", "padded", "varlen")
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # On the CPU, with bf16 matmul attention wins up to 256 tokens; in fp32 (modes exact and int8) sdpa is level or
@@ -119,7 +128,22 @@ def _layer_output(
     return _mlp_block(hidden, flat.index_select(0, slot), layer)
 
 
-_EAGER = SimpleNamespace(attention_inputs=_attention_inputs, layer_output=_layer_output, mlp_block=_mlp_block)
+def _varlen_inputs(
+    hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor, heads: int, head_dim: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotated queries (scaled by the rotary tables) and keys (T, 2, heads, head_dim), and values (T, heads,
+    head_dim) of the real tokens `hidden` (T, hidden), for varlen attention: the rotation of
+    `_attention_inputs_for_compile`, without the padded rows."""
+    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
+    qk, half = qkv[:, :2].float(), head_dim // 2
+    first, second = qk[..., :half], qk[..., half:]
+    rotated = torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+    return rotated.to(qkv.dtype), qkv[:, 2]
+
+
+_EAGER = SimpleNamespace(
+    attention_inputs=_attention_inputs, layer_output=_layer_output, mlp_block=_mlp_block, varlen_inputs=_varlen_inputs
+)
 
 
 @cache
@@ -135,11 +159,15 @@ def _compiled_ops() -> SimpleNamespace:
 
 class UnpaddedEncoder:
     """Pooled embeddings (B, hidden), or every token's hidden state, of a batch of token-id rows through `model` (a
-    transformers ModernBertModel). `compile`: the per-layer pieces through torch.compile (see the module docstring)."""
+    transformers ModernBertModel). `compile`: the per-layer pieces through torch.compile (see the module docstring).
+    `attention`: auto, padded or varlen (see the module docstring)."""
 
-    def __init__(self, model: torch.nn.Module, compile: bool = False):
+    def __init__(self, model: torch.nn.Module, compile: bool = False, attention: str = "auto"):
         if getattr(model.config, "model_type", None) != "modernbert" or not hasattr(model, "rotary_emb"):
             raise TypeError(f"layout unpadded runs a transformers ModernBertModel, not {type(model).__name__}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"unpadded attention must be one of {ATTENTIONS}, not {attention!r}")
+        self.attention = attention
         self.model = model
         config = model.config
         self.heads = config.num_attention_heads
@@ -198,6 +226,46 @@ class UnpaddedEncoder:
             parts.append(_matmul_attention(q[i : i + rows], k[i : i + rows], v[i : i + rows], part_mask))
         return torch.cat(parts)
 
+    def uses_varlen(self) -> bool:
+        """Whether this encoder's attention runs on the real tokens (varlen) rather than padded rows."""
+        if self.attention != "auto":
+            return self.attention == "varlen"
+        weight = self.model.embeddings.tok_embeddings.weight
+        return weight.device.type == "cuda" and weight.dtype in HALF_DTYPES and kernel_available()
+
+    def _varlen_layers(
+        self,
+        hidden: torch.Tensor,
+        rotary: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        cu_seqlens: torch.Tensor,
+        starts: torch.Tensor,
+        width: int,
+        pooling: str,
+    ) -> torch.Tensor:
+        """Every layer on the real tokens `hidden` (T, hidden) of entries at offsets `cu_seqlens`, attention through
+        `varlen_attention`; returns (T,
+        hidden), or (N, hidden) [CLS] rows with CLS pooling (the last layer's attention output, residual and MLP on
+        those rows only)."""
+        model, ops, n = self.model, self.ops, len(starts)
+        last = len(model.layers) - 1
+        for index, layer in enumerate(model.layers):
+            layer_type = self.layer_types[index]
+            cos, sin = rotary[layer_type]
+            qk, v = ops.varlen_inputs(hidden, layer, cos, sin, self.heads, self.head_dim)
+            q, k = qk.unbind(1)
+            window = self.window if layer_type == "sliding_attention" else None
+            if index == last and pooling == "cls":
+                if window is None:  # the [CLS] queries alone, one per entry, over all of its keys
+                    one = torch.arange(n + 1, dtype=torch.int32, device=hidden.device)
+                    out = varlen_attention(q[starts], k, v, one, 1, cu_seqlens, width, scale=1.0)
+                else:  # a window counts from each query's own position: every query, then the [CLS] rows
+                    out = varlen_attention(q, k, v, cu_seqlens, width, window=window, scale=1.0)[starts]
+                hidden = ops.mlp_block(hidden[starts], out.reshape(n, -1), layer)
+            else:
+                out = varlen_attention(q, k, v, cu_seqlens, width, window=window, scale=1.0)
+                hidden = ops.mlp_block(hidden, out.reshape(len(hidden), -1), layer)
+        return hidden
+
     @torch.inference_mode()
     def __call__(self, rows: Sequence[Sequence[int]], pooling: str = "cls") -> torch.Tensor:
         """rows: token ids per entry ([CLS] ... [SEP]); returns (len(rows), hidden) in the model's dtype, pooled
@@ -214,6 +282,16 @@ class UnpaddedEncoder:
         width = int(lengths.max())
         starts = torch.cumsum(lengths, 0) - lengths  # flat index of each entry's first token ([CLS])
         positions = torch.arange(len(ids)) - torch.repeat_interleave(starts, lengths)
+        if self.uses_varlen():
+            cu_seqlens = cu_seqlens_from_lengths(lengths)  # on the host, copied with the rest
+            ids, starts, positions, lengths, cu_seqlens = (
+                to_device(x, device) for x in (ids, starts, positions, lengths, cu_seqlens)
+            )
+            hidden = model.embeddings.norm(model.embeddings.tok_embeddings(ids))  # (T, hidden)
+            dtype = hidden.dtype
+            rotary = self._rotary(positions, dtype)
+            hidden = self._varlen_layers(hidden, rotary, cu_seqlens, starts, width, pooling)
+            return self._pooled(model.final_norm(hidden), lengths, pooling)
         slot = torch.repeat_interleave(torch.arange(n) * width, lengths) + positions  # flat token -> padded slot
         is_pad = torch.ones(n * width, dtype=torch.bool)
         is_pad[slot] = False
@@ -242,10 +320,14 @@ class UnpaddedEncoder:
                 hidden = ops.mlp_block(hidden[starts], out, layer)
             else:
                 hidden = ops.layer_output(hidden, self._attention(q, k, v, mask), slot, layer)
-        hidden = model.final_norm(hidden)
+        return self._pooled(model.final_norm(hidden), lengths, pooling)
+
+    def _pooled(self, hidden: torch.Tensor, lengths: torch.Tensor, pooling: str) -> torch.Tensor:
+        """The final hidden states `hidden` ([CLS] rows, or every token) pooled as `pooling` asks."""
         if pooling in ("cls", "none"):
             return hidden
-        owner = torch.repeat_interleave(torch.arange(n, device=device), lengths, output_size=len(ids))  # no sync
+        n, device, dtype = len(lengths), hidden.device, hidden.dtype
+        owner = torch.repeat_interleave(torch.arange(n, device=device), lengths, output_size=len(hidden))  # no sync
         sums = torch.zeros((n, hidden.shape[1]), dtype=torch.float32, device=device).index_add_(
             0, owner, hidden.float()
         )

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from docketbert.model.packed_attention import VARLEN
+
+# Packed attentions that run slowly uncompiled (flex_attention's eager fallback) or launch-bound (the varlen path's
+# per-layer pieces, as HF's encoder layers are): `model.compile: auto` compiles the encoder for them on a GPU.
+COMPILED_ON_GPU = ("flex_attention", VARLEN)
+
 
 def _true_false_auto(key: str, requested: Any, auto: bool) -> bool:
     """A config switch that is true, false, or auto (then `auto`)."""
@@ -21,19 +27,37 @@ def resolve_packing(requested: Any, device: str) -> bool:
 
 
 def resolve_compile(requested: Any, packed_flex_gpu: bool) -> bool:
-    """`model.compile`: true, false, or auto (on for packed GPU runs with flex_attention: uncompiled, flex_attention
-    falls back to a slow path; see bench/train_throughput.py)."""
+    """`model.compile`: true, false, or auto (on for packed GPU runs whose attention is in COMPILED_ON_GPU,
+    `packed_flex_gpu`: see `compiles_by_default` and bench/train_throughput.py)."""
     return _true_false_auto("model.compile", requested, packed_flex_gpu)
 
 
+def compiles_by_default(packing: bool, attn: str, device: str) -> bool:
+    """What `model.compile: auto` resolves to for a run: packed rows on a GPU with an attention of COMPILED_ON_GPU."""
+    return packing and device == "gpu" and attn in COMPILED_ON_GPU
+
+
+def varlen_available() -> bool:
+    """Whether this torch ships the varlen Flash kernel (`torch.nn.attention.varlen.varlen_attn`)."""
+    try:
+        from torch.nn.attention.varlen import varlen_attn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
-    """Attention for packed rows: flex_attention on GPU unless one was named (it skips the masked blocks; the
-    flash-attn package cannot be installed here). sdpa/eager take dense per-entry masks (CPU, or when named)."""
+    """Attention for packed rows: on a GPU unless one was named, the varlen path (`VARLEN`: torch's varlen Flash
+    kernel on the entries laid end to end, no masks) where torch ships it, else flex_attention (it skips the masked
+    blocks); the flash-attn package cannot be installed here. Named flex_attention keeps BlockMasks; sdpa/eager take
+    dense per-entry masks (CPU, or when named); named `VARLEN` runs the per-entry sdpa reference off the GPU."""
     if requested == "auto":
-        return "flex_attention" if device == "gpu" else resolved
+        if device != "gpu":
+            return resolved
+        return VARLEN if varlen_available() else "flex_attention"
     if resolved == "flash_attention_2":
         raise ValueError(
             "data.packing with attn_implementation flash_attention_2 is not supported: "
-            "use flex_attention (the default for packed GPU runs), sdpa or eager"
+            f"use {VARLEN} (the default for packed GPU runs), flex_attention, sdpa or eager"
         )
     return resolved
