@@ -5,7 +5,7 @@ Per mode: the task's metrics (`docketbert.evaluate`), the share of entries whose
 list) equals the reference's, and the seconds the predictions took. The split is the one the fine-tune recorded.
 
     python bench/lossy_downstream.py runs/ft/citations --task citations \
-        --data ../shared/data/entry_citations.jsonl --modes exact bf16 int8 --json lossy.json
+        --data ../shared/data/entry_citations.jsonl --modes exact bf16 int8 openvino_int8 --json lossy.json
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 
 from docketbert.downstream.evaluation import load_model, predict, score
 from docketbert.downstream.tasks import TASKS, load_task, split_by_case
-from docketbert.inference.encoder import Encoder
+from docketbert.inference.encoder import MODES, Encoder
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("model_dir", help="a docketbert.finetune output")
     parser.add_argument("--task", required=True, choices=list(TASKS))
     parser.add_argument("--data", required=True, help="the task JSONL the model was fine-tuned on")
-    parser.add_argument("--modes", nargs="+", default=["exact", "bf16", "int8"], choices=["exact", "bf16", "int8"])
+    parser.add_argument("--modes", nargs="+", default=["exact", "bf16", "int8"], choices=MODES)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -137,6 +137,7 @@ def test_named_shapes_have_the_seed_sizes():
     assert config.num_hidden_layers == 6 and config.layer_types[:2] == ["full_attention", "sliding_attention"]
 
 
+@pytest.mark.slow  # the bench command line runs in the default suite through test_cli_end_to_end_from_texts
 def test_cli_on_a_shape_and_an_exported_model(tmp_path, mds_dir):
     from transformers import ModernBertForMaskedLM
 
@@ -406,3 +407,27 @@ def test_cli_end_to_end_from_texts(tmp_path, tokenizer_dir, corpus):
     assert "cosine_cls_vs_exact" not in r["exact+unpadded"]  # it is the reference
     assert r["bf16+padded"]["cosine_cls_vs_exact"]["min"] > 0.98 and r["bf16+padded"]["layout"] == "padded"
     assert r["bf16+packed_flex+compile"]["status"] == "skipped"
+
+
+def test_openvino_variants_end_to_end_with_per_op_profile(tokenizer_dir, corpus):
+    """An OpenVINO variant runs end to end beside the torch path, close to the exact embeddings, and its profile is
+    OpenVINO's per-op counters: matrix multiplies among the ops, graph time within the wall time."""
+    from transformers import AutoTokenizer
+
+    from docketbert.bench.end_to_end import run_end_to_end
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = ModernBertConfig(**{**TINY, "vocab_size": len(tok), "pad_token_id": tok.pad_token_id})
+    source = ib.EncoderSource(config=config, name="tiny")
+    texts = ib.read_texts(str(corpus), 40)
+    names = ["seed", "int8+unpadded", "openvino_int8+padded"]
+    settings = {"default": ib.Settings(torch.device("cpu"), [8])}
+    r = run_end_to_end(source, texts, tok, names, settings, profile_entries=20)
+    for name in names[1:]:
+        assert r[name]["seconds"] > 0 and r[name]["speedup"] > 0, r[name]
+        assert r[name]["cosine_cls_vs_exact"]["min"] > 0.98, r[name]
+    assert r["openvino_int8+padded"]["mode"] == "openvino_int8"
+    profile = r["openvino_int8+padded"]["profile"]
+    assert profile["entries"] == 20 and 0 < profile["graph_s"] <= profile["wall_s"]
+    assert {"FullyConnected", "MatMul"} & set(profile["by_op_type_ms"]), profile["by_op_type_ms"]
+    assert profile["top_kernels"][0]["calls"] > 0

@@ -111,13 +111,33 @@ def test_lossy_modes_within_tolerance(model_dir, texts, mode):
     assert not np.allclose(got, exact, atol=1e-6)  # really a different computation
 
 
-def test_onnx_runtime_modes(model_dir, texts, tmp_path):
-    """ONNX Runtime: fp32 equals transformers per entry; int8 stays close; the export is cached beside the weights and
-    redone when the weights change."""
+def _copy_export(model_dir, tmp_path):
     import shutil
 
     local = tmp_path / "export"
     shutil.copytree(model_dir, local)
+    return local
+
+
+def _double_embeddings(local):
+    """New weights in the same folder: a cached graph of the old ones is stale."""
+    model = AutoModel.from_pretrained(local)
+    with torch.no_grad():
+        model.embeddings.tok_embeddings.weight.mul_(2)
+    model.save_pretrained(local)
+
+
+class _Planted(torch.nn.Module):
+    """A graph that answers 42.0 everywhere (what a planted cache file could hold)."""
+
+    def forward(self, input_ids, attention_mask):
+        return (input_ids[:, :, None] * 0).float().repeat(1, 1, 32) + 42.0
+
+
+def test_onnx_runtime_modes(model_dir, texts, tmp_path):
+    """ONNX Runtime: fp32 equals transformers per entry; int8 stays close; the export is cached beside the weights,
+    redone when the weights change, and a planted graph is never served."""
+    local = _copy_export(model_dir, tmp_path)
     want = reference(model_dir, texts, "mean")
     got = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean", token_budget=200).embed(texts)
     np.testing.assert_allclose(got, want, atol=1e-4)
@@ -127,15 +147,114 @@ def test_onnx_runtime_modes(model_dir, texts, tmp_path):
     cos = (int8 * want).sum(1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(want, axis=1))
     assert cos.min() >= 0.98 and not np.allclose(int8, want, atol=1e-6)
     assert exported.stat().st_mtime_ns == stamp and (local / "onnx" / "encoder.int8.onnx").exists()  # reused
-    model = AutoModel.from_pretrained(local)  # new weights in the same folder: the cached export is stale
-    with torch.no_grad():
-        model.embeddings.tok_embeddings.weight.mul_(2)
-    model.save_pretrained(local)
+    _double_embeddings(local)
     fresh = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean").embed(texts[:3])
     exact = Encoder.from_pretrained(local, device="cpu", mode="exact", pooling="mean").embed(texts[:3])
     np.testing.assert_allclose(fresh, exact, atol=1e-4)
+    from docketbert.inference.onnx_runtime import export_onnx
+
+    export_onnx(_PlantedEncoder(), exported)  # a graph of 42s in place of the cached one, its record kept
+    served = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean").embed(texts[:3])
+    np.testing.assert_allclose(served, exact, atol=1e-4)
     with pytest.raises(ValueError, match="CPU with padded batches"):
         Encoder.from_pretrained(local, device="cpu", mode="onnx", layout="packed")
+
+
+class _PlantedEncoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.planted = _Planted()
+
+    def forward(self, input_ids, attention_mask):
+        return (self.planted(input_ids, attention_mask),)
+
+
+def test_openvino_modes(model_dir, texts, tmp_path):
+    """OpenVINO: fp32 equals transformers per entry (CLS and mean pooling); NNCF int8 stays close; the graphs are
+    cached beside the weights, reused, rebuilt when the weights change, and a planted graph is never served."""
+    import openvino as ov
+
+    from docketbert.inference.openvino_runtime import PooledForward
+
+    local = _copy_export(model_dir, tmp_path)
+    for pooling in ("cls", "mean"):
+        enc = Encoder.from_pretrained(local, device="cpu", mode="openvino", pooling=pooling, token_budget=200)
+        assert enc.layout == "padded"
+        got = enc.embed(texts)
+        np.testing.assert_allclose(got, reference(model_dir, texts, pooling), atol=1e-4)
+        assert (enc.counts.entries, enc.counts.empty) == (len(texts), 2)
+    graph = local / "openvino" / "cls.xml"
+    stamp = graph.stat().st_mtime_ns
+    want = reference(model_dir, texts, "cls")
+    int8 = Encoder.from_pretrained(local, device="cpu", mode="openvino_int8").embed(texts)
+    cos = (int8 * want).sum(1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= 0.98 and not np.allclose(int8, want, atol=1e-6)
+    assert (local / "openvino" / "cls-int8.xml").exists()
+    np.testing.assert_allclose(
+        Encoder.from_pretrained(local, device="cpu", mode="openvino").embed(texts), want, atol=1e-4
+    )
+    assert graph.stat().st_mtime_ns == stamp  # reused
+    _double_embeddings(local)
+    exact = Encoder.from_pretrained(local, device="cpu").embed(texts[:5])
+    np.testing.assert_allclose(
+        Encoder.from_pretrained(local, device="cpu", mode="openvino").embed(texts[:5]), exact, atol=1e-4
+    )
+    assert graph.stat().st_mtime_ns != stamp  # rebuilt for the new weights
+    planted = ov.convert_model(
+        _Planted(),
+        example_input={
+            "input_ids": torch.ones((2, 4), dtype=torch.long),
+            "attention_mask": torch.ones((2, 4), dtype=torch.long),
+        },
+    )
+    ov.save_model(planted, graph)  # 42s in place of the cached graph, its record kept
+    served = Encoder.from_pretrained(local, device="cpu", mode="openvino").embed(texts[:5])
+    np.testing.assert_allclose(served, exact, atol=1e-4)
+    assert PooledForward  # the converted module is importable on its own (docketbert.inference.openvino_runtime)
+    with pytest.raises(ValueError, match="CPU with padded batches"):
+        Encoder.from_pretrained(local, device="cpu", mode="openvino", layout="packed")
+    with pytest.raises(ValueError, match="not with openvino modes"):
+        Encoder.from_pretrained(local, device="cpu", mode="openvino", layout="unpadded")
+
+
+@pytest.mark.parametrize("head", ["sequence", "token"])
+def test_openvino_predict_equals_the_torch_path(tmp_path, tokenizer_dir, texts, head):
+    """`predict` through openvino gives the torch path's labels and scores (sequence) or logits (token); openvino_int8
+    keeps the logits close (cosine >= 0.98 per row, the lossy modes' bound)."""
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(3)
+    labels = {0: "O", 1: "B-PARTY", 2: "I-PARTY"} if head == "token" else {0: "motion", 1: "order", 2: "notice"}
+    cls = ModernBertForTokenClassification if head == "token" else ModernBertForSequenceClassification
+    extra = {} if head == "token" else {"classifier_pooling": "mean"}
+    cls(tiny_config(tok, id2label=labels, label2id={v: k for k, v in labels.items()}, **extra)).save_pretrained(
+        tmp_path
+    )
+    tok.save_pretrained(tmp_path)
+    torch_enc = Encoder.from_pretrained(tmp_path, device="cpu", token_budget=200)
+    rows = torch_enc.tokenize(texts).ids
+    want = torch_enc.head_logits(rows)
+    for mode, exact in (("openvino", True), ("openvino_int8", False)):
+        enc = Encoder.from_pretrained(tmp_path, device="cpu", mode=mode, token_budget=200)
+        got = enc.head_logits(rows)
+        if head == "token":  # compare each row's real tokens
+            got = torch.cat([got[r, : len(ids)] for r, ids in enumerate(rows)])
+            ref = torch.cat([want[r, : len(ids)] for r, ids in enumerate(rows)])
+        else:
+            got, ref = got, want
+        if exact:
+            torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+            preds, base = predict(enc, texts), predict(torch_enc, texts)
+            if head == "token":
+                spans = [[(x["start"], x["end"], x["label"]) for x in p["spans"]] for p in (*preds, *base)]
+                assert spans[: len(preds)] == spans[len(preds) :] and any(spans)
+                scores = [(x["score"], y["score"]) for p, b in zip(preds, base) for x, y in zip(p["spans"], b["spans"])]
+                assert max(abs(x - y) for x, y in scores) < 1e-4
+            else:
+                assert [p["label"] for p in preds] == [p["label"] for p in base]
+                assert max(abs(p["score"] - b["score"]) for p, b in zip(preds, base)) < 1e-4
+        else:
+            cos = torch.nn.functional.cosine_similarity(got, ref, dim=-1)
+            assert cos.min() >= 0.98 and not torch.allclose(got, ref, atol=1e-6), cos.min()
 
 
 def test_batching_helpers():
@@ -265,27 +384,17 @@ def test_cli_outputs_in_order(tmp_path, model_dir, texts, fmt):
     np.testing.assert_allclose(np.array([r["embedding"] for r in recs]), want, atol=1e-5)
 
 
-def test_cli_errors(tmp_path, model_dir):
+def test_cli_errors(tmp_path, model_dir, capsys):
+    """User errors are one line on stderr and exit code 2 (the full table: tests/test_command_errors.py)."""
     (tmp_path / "in.txt").write_text("a\n")
-    with pytest.raises(SystemExit):
-        infer_main([str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.csv")])
-    with pytest.raises(SystemExit):
-        infer_main([str(model_dir), "--input", str(tmp_path / "missing.txt"), "--output", str(tmp_path / "o.npy")])
-    with pytest.raises(SystemExit, match="no fine-tuned head"):
-        infer_main(
-            [
-                str(model_dir),
-                "--input",
-                str(tmp_path / "in.txt"),
-                "--output",
-                str(tmp_path / "o.jsonl"),
-                "--task",
-                "predict",
-                "--device",
-                "cpu",
-                "--no-progress",
-            ]
-        )
+    assert infer_main([str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.csv")]) == 2
+    assert capsys.readouterr().err.strip() == "error: --output must end in .jsonl, .npy, .parquet (got o.csv)"
+    missing = tmp_path / "missing.txt"
+    assert infer_main([str(model_dir), "--input", str(missing), "--output", str(tmp_path / "o.npy")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --input {missing} does not exist"
+    argv = [str(model_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "o.jsonl")]
+    assert infer_main([*argv, "--task", "predict", "--device", "cpu", "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip().endswith("has no fine-tuned head; use --task embed")
 
 
 def test_fast_bench_variants_run(model_dir):
@@ -321,7 +430,7 @@ def test_packed_flex_attention_cpu(model_dir, texts):
 
 
 def test_default_layouts(model_dir):
-    """The CPU default is the lean unpadded forward (compiled or not); onnx modes fall back to padded; unpadded is
+    """The CPU default is the lean unpadded forward (compiled or not); runtime modes fall back to padded; unpadded is
     refused with them."""
     assert Encoder.from_pretrained(model_dir, device="cpu").layout == "unpadded"
     assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").layout == "unpadded"

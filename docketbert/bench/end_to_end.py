@@ -80,13 +80,13 @@ def _fast(
     tokenizer,
     s: Settings,
     reps: int,
-    onnx_cache: str,
+    runtime_cache: str,
     profile_entries: int,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The result and the pooled vectors of the probe texts ({"cls": ..., "mean": ...})."""
     cuda = s.device.type == "cuda"
     encs = {
-        p: variant.encoder(source, s, tokenizer, pooling=p, max_length=768, onnx_cache=onnx_cache)
+        p: variant.encoder(source, s, tokenizer, pooling=p, max_length=768, runtime_cache=runtime_cache)
         for p in ("cls", "mean")
     }
     encs["cls"].embed(texts if variant.compile else texts[:4096] if cuda else texts[:32])  # warm-up
@@ -97,7 +97,9 @@ def _fast(
         best = min(best, time.perf_counter() - start)
     pooled = {"cls": vectors[:PROBE], "mean": encs["mean"].embed(texts[:PROBE])}
     profiled = None
-    if profile_entries:
+    if profile_entries and encs["cls"].openvino is not None:
+        profiled = profile_openvino(encs["cls"], texts[:profile_entries])
+    elif profile_entries:
         from docketbert.bench.profiling import profile_run
 
         profiled = {
@@ -114,6 +116,30 @@ def _fast(
         "attn_implementation": variant.attention(s.device, s),
         "profile": profiled,
     }, pooled
+
+
+def profile_openvino(enc, texts: list[str], top: int = 15) -> dict[str, Any]:
+    """OpenVINO's per-op counters (PERF_COUNT) summed over one `embed` of `texts`: the top ops by time, the time
+    inside the graph, and the rest of the wall time (tokenization, batching, Python)."""
+    runtime = enc.openvino
+    runtime.start_profiling()
+    enc.embed(texts[:32])  # recompiled with counters: warm it up, then count one pass
+    runtime.profile = {}
+    start = time.perf_counter()
+    enc.embed(texts)
+    wall = time.perf_counter() - start
+    graph_ms = sum(us for us, _ in runtime.profile.values()) / 1000
+    by_op: dict[str, float] = {}
+    for (op, _), (us, _) in runtime.profile.items():
+        by_op[op] = by_op.get(op, 0.0) + us / 1000
+    return {
+        "entries": len(texts),
+        "wall_s": round(wall, 4),
+        "graph_s": round(graph_ms / 1000, 4),
+        "outside_graph_s": round(wall - graph_ms / 1000, 4),
+        "by_op_type_ms": {k: round(v, 1) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])[:top]},
+        "top_kernels": runtime.profile_table(top),
+    }
 
 
 def _reference(source: EncoderSource, texts: list[str], tokenizer, s: Settings) -> dict[str, np.ndarray]:
@@ -151,7 +177,7 @@ def run_end_to_end(
     fast = [VARIANTS[n] for n in names if not VARIANTS[n].protocol]
     if fast and not any(v.mode == "exact" and not v.compile for v in fast):
         reference = _reference(source, texts, tokenizer, settings["default"])
-    with tempfile.TemporaryDirectory(prefix="docketbert-bench-onnx-") as onnx_cache:  # one export per model
+    with tempfile.TemporaryDirectory(prefix="docketbert-bench-runtime-") as runtime_cache:  # one conversion a model
         for name in names:
             variant, s = VARIANTS[name], settings.get(name, settings["default"])
             result = variant.skipped(s.device)
@@ -160,7 +186,9 @@ def run_end_to_end(
                     if variant.protocol:
                         result = _protocol(variant, source, texts, tokenizer, s, reps, seed_entries)
                     else:
-                        result, pooled = _fast(variant, source, texts, tokenizer, s, reps, onnx_cache, profile_entries)
+                        result, pooled = _fast(
+                            variant, source, texts, tokenizer, s, reps, runtime_cache, profile_entries
+                        )
                         if not reference and variant.mode == "exact" and not variant.compile:
                             reference = pooled
                         else:

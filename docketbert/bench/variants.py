@@ -7,7 +7,9 @@ callback's bench.json and BENCHMARKS.md use.
     MODE+LAYOUT[+compile]     the fast path, `inference.Encoder` (length-sorted token-budget batches, CLS pooling,
                               results in input order) in one of its modes and layouts:
         MODE    exact (fp32), bf16 (bf16 weights; lossy), int8 (dynamic int8 Linear layers; CPU only, lossy),
-                onnx / onnx_int8 (ONNX Runtime fp32 / dynamic int8; CPU only, padded only; the export is untimed)
+                onnx / onnx_int8 (ONNX Runtime fp32 / dynamic int8; CPU only, padded only; the export is untimed),
+                openvino / openvino_int8 (OpenVINO fp32 / NNCF int8 weights and activations; CPU only, padded
+                only; the conversion and quantization are untimed)
         LAYOUT  unpadded (docketbert.model.unpadded: real tokens only), padded (HF's forward, sdpa), packed (packed
                 rows, dense per-entry sdpa masks), packed_flex (packed rows, FlexAttention BlockMasks; GPU only)
         compile torch.compile (unpadded: its per-layer pieces, dynamic shapes; packed_flex: the encoder, static
@@ -32,7 +34,7 @@ import torch
 
 from docketbert.bench.protocols import EncoderSource, Settings, sweep
 from docketbert.core.device import synchronize
-from docketbert.inference.encoder import Encoder, apply_mode
+from docketbert.inference.encoder import RUNTIME_MODES, Encoder, apply_mode
 
 # Variant-name layout -> (Encoder layout, attention implementation).
 LAYOUTS = {
@@ -85,12 +87,12 @@ class Variant:
         tokenizer=None,
         pooling: str = "cls",
         max_length: int | None = None,
-        onnx_cache: str | None = None,
+        runtime_cache: str | None = None,
     ) -> Encoder:
-        """A fresh fast-path Encoder of `source` (weights in this variant's mode, moved to the device)."""
+        """A fresh fast-path Encoder of `source` (weights in this variant's mode, moved to the device); a runtime
+        mode (onnx, openvino) keeps its converted graphs in `runtime_cache` (default: a folder of its own)."""
         layout, attn = LAYOUTS[self.layout]
         model = apply_mode(source.encoder(attn, torch.device("cpu")), self.mode, s.device).to(s.device)
-        onnx = {"onnx_cache": onnx_cache} if onnx_cache and self.mode.startswith("onnx") else {}
         return Encoder(
             model,
             tokenizer,
@@ -101,7 +103,7 @@ class Variant:
             token_budget=s.extra.get("token_budget"),
             layout=layout,
             compile=self.compile,
-            **onnx,
+            runtime_cache=runtime_cache if self.mode in RUNTIME_MODES else None,
         )
 
     def __call__(self, source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
@@ -147,7 +149,7 @@ class Variant:
             "token_budget": enc.token_budget,
             "layout": self.layout,
             "mode": self.mode,
-            "attn_implementation": "onnx" if self.mode.startswith("onnx") else attn,
+            "attn_implementation": RUNTIME_MODES.get(self.mode, attn),
             "best_batch_size": None,
         }
 
@@ -190,10 +192,16 @@ def _table() -> dict[str, Variant]:
             devices=("cpu",) if cpu_only else ("cuda",) if gpu_only else ("cpu", "cuda"),
             why_not=CPU_ONLY if cpu_only else FLEX_GPU_ONLY if gpu_only else "",
         )
-    for mode, what in (("onnx", "fp32"), ("onnx_int8", "dynamic int8 (lossy)")):
+    runtimes = (
+        ("onnx", "ONNX Runtime fp32"),
+        ("onnx_int8", "ONNX Runtime dynamic int8 (lossy)"),
+        ("openvino", "OpenVINO fp32"),
+        ("openvino_int8", "OpenVINO NNCF int8 (lossy)"),
+    )
+    for mode, what in runtimes:
         table[f"{mode}+padded"] = Variant(
             f"{mode}+padded",
-            f"fast path, ONNX Runtime {what}, sorted padded batches (export untimed)",
+            f"fast path, {what}, sorted padded batches (conversion untimed)",
             mode=mode,
             layout="padded",
             devices=("cpu",),
@@ -232,6 +240,8 @@ DEFAULTS: dict[tuple[str, bool], list[str]] = {
         "int8+unpadded",
         "int8+padded",
         "onnx_int8+padded",
+        "openvino+padded",
+        "openvino_int8+padded",
     ],
     ("cuda", True): ["seed", "bf16+padded", "bf16+unpadded", "bf16+packed_flex+compile"],
 }

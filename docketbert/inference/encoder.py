@@ -11,17 +11,22 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "unpadded" (the CPU default): `docketbert.model.unpadded`, a lean forward over the same weights that runs
   every Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to
   its longest entry, and the last layer on the [CLS] rows only when pooling is "cls"; `head_logits` runs a
-  fine-tuned head's own modules after it. Not with onnx modes. With `compile=True` its per-layer pieces are compiled
-  with dynamic shapes (off by default). It also runs on a GPU (opt-in there).
+  fine-tuned head's own modules after it. Not with the runtime modes (onnx, openvino). With `compile=True` its
+  per-layer pieces are compiled with dynamic shapes (off by default). It also runs on a GPU (opt-in there).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
 - layout "packed" (opt-in): several entries per row, each attending only to itself
   (`docketbert.model.packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block),
   no padding computed.
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
-only; lossy), "onnx" / "onnx_int8" (the encoder exported to ONNX Runtime, fp32 / dynamic int8; CPU only, padded
-batches; the export is cached in `<model_dir>/onnx/`; `docketbert.inference.onnx_runtime`). Lossy modes are
-opt-in; their effect is bounded in tests. `head_logits` always runs the torch model (onnx modes included).
+only; lossy), and the runtime modes, CPU only, on padded length-sorted batches, their converted graphs cached beside
+the weights and bound to them (`docketbert.inference.model_cache`: a stale or planted graph is rebuilt, never run):
+- "onnx" / "onnx_int8": the encoder exported to ONNX Runtime, fp32 / dynamic int8, cached in `<model_dir>/onnx/`
+  (`docketbert.inference.onnx_runtime`); `head_logits` runs the torch model;
+- "openvino" / "openvino_int8": the encoder converted to OpenVINO, fp32 / NNCF int8 weights and activations
+  (calibrated on synthetic docket entries), pooling inside the graph, cached in `<model_dir>/openvino/`
+  (`docketbert.inference.openvino_runtime`); `head_logits` runs the graph, then the head's own torch modules.
+Lossy modes are opt-in; their effect is bounded in tests.
 On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
 one, and keeps results on the device until the end (no synchronization per batch).
 Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_length` tokens keep their first
@@ -44,7 +49,9 @@ from docketbert.core.device import resolve_device
 from docketbert.core.transfer import to_device
 from docketbert.model.modernbert import classifier_logits, encoder_of
 
-MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8")
+MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8", "openvino", "openvino_int8")
+CPU_MODES = ("int8", "onnx", "onnx_int8", "openvino", "openvino_int8")  # modes that run on the CPU only
+RUNTIME_MODES = {"onnx": "onnx", "onnx_int8": "onnx", "openvino": "openvino", "openvino_int8": "openvino"}
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
@@ -73,11 +80,11 @@ class Counts:
 
 
 def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
-    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); onnx, onnx_int8: the fp32
-    model, which `Encoder` exports to ONNX Runtime (fp32, or dynamic int8; CPU only)."""
-    if mode in ("exact", "onnx", "onnx_int8"):
+    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); onnx, onnx_int8, openvino,
+    openvino_int8: the fp32 model, which `Encoder` converts for its runtime (CPU only)."""
+    if mode in ("exact", *RUNTIME_MODES):
         if mode != "exact" and device.type != "cpu":
-            raise ValueError(f"mode {mode} (ONNX Runtime) runs on the CPU only; use bf16 on a GPU")
+            raise ValueError(f"mode {mode} ({RUNTIME_MODES[mode]}) runs on the CPU only; use bf16 on a GPU")
         return model.float()
     if mode == "bf16":
         return model.to(torch.bfloat16)
@@ -94,8 +101,8 @@ def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch
 
 def default_layout(model_type: str, device: torch.device, mode: str) -> str:
     """unpadded for ModernBERT on the CPU (the lean forward; with compile its pieces are compiled); padded
-    elsewhere, for other architectures, and for onnx modes."""
-    lean = model_type == "modernbert" and device.type == "cpu" and not mode.startswith("onnx")
+    elsewhere, for other architectures, and for the runtime modes (onnx, openvino)."""
+    lean = model_type == "modernbert" and device.type == "cpu" and mode not in RUNTIME_MODES
     return "unpadded" if lean else "padded"
 
 
@@ -120,8 +127,7 @@ class Encoder:
         token_budget: int | None = None,
         layout: str | None = None,
         compile: bool = False,
-        onnx_cache: str | Path | None = None,
-        onnx_fingerprint: str = "",
+        runtime_cache: str | Path | None = None,
     ):
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
@@ -147,26 +153,43 @@ class Encoder:
             install_padding_safe_masks(model)
         self._encoder = encoder_of(model)
         if layout == "unpadded":
-            if mode.startswith("onnx"):
-                raise ValueError("layout unpadded runs the torch model: not with onnx modes")
+            if mode in RUNTIME_MODES:
+                raise ValueError(f"layout unpadded runs the torch model: not with {RUNTIME_MODES[mode]} modes")
             from docketbert.model.unpadded import UnpaddedEncoder
 
             self._unpadded = UnpaddedEncoder(self._encoder, compile=compile)  # compiles its own pieces
         elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
-        if mode.startswith("onnx"):  # embeddings through ONNX Runtime; `head_logits` keeps the torch model
+        self._openvino = None
+        if mode in RUNTIME_MODES:  # embeddings through the runtime; `head_logits` too for openvino, torch for onnx
             if device.type != "cpu" or layout != "padded" or compile:
                 raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
-            from docketbert.inference.onnx_runtime import OnnxEncoder
-
-            if onnx_cache is None:  # no folder of its own: a temporary one for this Encoder's life
+            if runtime_cache is None:  # no folder of its own: a temporary one for this Encoder's life
                 import tempfile
 
-                self._onnx_tmp = tempfile.TemporaryDirectory(prefix="docketbert-onnx-")
-                onnx_cache = self._onnx_tmp.name
-            self._encoder = OnnxEncoder.for_model(
-                self._encoder, onnx_cache, quantize=mode == "onnx_int8", fingerprint=onnx_fingerprint
-            )
+                self._runtime_tmp = tempfile.TemporaryDirectory(prefix=f"docketbert-{RUNTIME_MODES[mode]}-")
+                runtime_cache = self._runtime_tmp.name
+            if RUNTIME_MODES[mode] == "onnx":
+                from docketbert.inference.onnx_runtime import OnnxEncoder
+
+                self._encoder = OnnxEncoder.for_model(self._encoder, runtime_cache, quantize=mode == "onnx_int8")
+            else:
+                from docketbert.inference.openvino_runtime import OpenVinoEncoder
+
+                self._openvino = OpenVinoEncoder(
+                    self._encoder, runtime_cache, quantize=mode == "openvino_int8", calibration=self._calibration_rows
+                )
+
+    def _calibration_rows(self) -> list[list[int]]:
+        """Token-id rows of synthetic docket entries (docketbert.data.synthetic, seeded): what openvino_int8 is
+        calibrated on."""
+        import itertools
+
+        from docketbert.data.synthetic.corpus import generate_entries
+        from docketbert.inference.openvino_runtime import CALIBRATION_ENTRIES
+
+        entries = itertools.islice(generate_entries(num_dockets=10 * CALIBRATION_ENTRIES, seed=0), CALIBRATION_ENTRIES)
+        return self.tokenize([e["description"] for e in entries]).ids
 
     @classmethod
     def from_pretrained(
@@ -215,13 +238,10 @@ class Encoder:
         tok = AutoTokenizer.from_pretrained(tokenizer or model_dir)
         if not tok.is_fast:
             raise ValueError(f"{tokenizer or model_dir}: a fast tokenizer (tokenizer.json) is needed")
-        onnx = {}
-        if mode.startswith("onnx"):  # the export is cached beside the weights when that folder is writable
-            weights = sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
-            onnx["onnx_fingerprint"] = ";".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
-            if os.access(model_dir, os.W_OK):
-                onnx["onnx_cache"] = model_dir / "onnx"
-        return cls(model, tok, device, mode, pooling, max_length, token_budget, layout, compile, **onnx)
+        cache = None  # a runtime's graph is cached beside the weights when that folder is writable
+        if mode in RUNTIME_MODES and os.access(model_dir, os.W_OK):
+            cache = model_dir / RUNTIME_MODES[mode]
+        return cls(model, tok, device, mode, pooling, max_length, token_budget, layout, compile, cache)
 
     # ---- tokenization ------------------------------------------------------------------------------------------
 
@@ -272,6 +292,12 @@ class Encoder:
         """The bare encoder (ModernBertModel) of the loaded model, head or not (compiled when asked)."""
         return self._encoder
 
+    @property
+    def openvino(self):
+        """The OpenVINO runtime of an openvino mode (docketbert.inference.openvino_runtime.OpenVinoEncoder), else
+        None."""
+        return self._openvino
+
     def _padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         from docketbert.core.batching import pad_rows
 
@@ -296,6 +322,10 @@ class Encoder:
         n = len(rows)
         if self.layout == "unpadded":
             return self._unpadded(rows, self.pooling).float()
+        if self._openvino is not None:
+            from docketbert.core.batching import pad_rows
+
+            return torch.from_numpy(self._openvino(*pad_rows(rows, self.model.config.pad_token_id or 0), self.pooling))
         if self.layout == "padded":
             ids, mask = self._padded(rows)
             hidden = self.encoder(input_ids=ids, attention_mask=mask)[0]
@@ -398,6 +428,12 @@ class Encoder:
     def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:
         """float32 logits on the host: (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads."""
         model = self.model
+        if self._openvino is not None:  # the runtime's encoder, then the head's own modules
+            from docketbert.core.batching import pad_rows
+
+            ids, mask = pad_rows(rows, model.config.pad_token_id or 0)
+            pooling = "none" if token_level else model.config.classifier_pooling
+            return classifier_logits(model, torch.from_numpy(self._openvino(ids, mask, pooling))).float()
         if self.layout != "unpadded":
             ids, mask = self._padded(rows)
             return model(input_ids=ids, attention_mask=mask).logits.float().cpu()

@@ -2,7 +2,8 @@
 it as a drop-in for the encoder of `docketbert.inference.encoder.Encoder` (padded, length-sorted batches).
 
 The export (torch.onnx, dynamo) is slow for large models, so it is cached: next to a model directory in
-`<model_dir>/onnx/`, or in any folder given. BENCHMARKS.md compares it with torch's own int8 path.
+`<model_dir>/onnx/`, or in any folder given, bound to the weights by docketbert.inference.model_cache (a stale or
+planted graph is rebuilt, never served). BENCHMARKS.md compares it with torch's own int8 path.
 
     from docketbert.inference.onnx_runtime import OnnxEncoder
     encoder = OnnxEncoder.for_model(hf_encoder, cache_dir, quantize=True)
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from docketbert.inference.model_cache import cache_key, cache_valid, clear_entry, write_record
 
 log = logging.getLogger(__name__)
 
@@ -92,31 +95,29 @@ class OnnxEncoder:
 
     @classmethod
     def for_model(
-        cls,
-        encoder: torch.nn.Module,
-        cache_dir: str | Path,
-        quantize: bool,
-        threads: int | None = None,
-        fingerprint: str = "",
+        cls, encoder: torch.nn.Module, cache_dir: str | Path, quantize: bool, threads: int | None = None
     ) -> OnnxEncoder:
-        """Export `encoder` into `cache_dir` (once: files there are reused while `fingerprint`, for example the
-        weights file's size and time, is unchanged) and open it."""
+        """Export `encoder` into `cache_dir` (once: the files there are reused while they hold a graph of these
+        weights, as recorded by docketbert.inference.model_cache) and open it."""
+        import onnxruntime
+
         cache_dir = Path(cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        key = cache_key(encoder, export="torch.onnx dynamo", onnxruntime=onnxruntime.__version__)
         fp32 = cache_dir / "encoder.onnx"
-        stamp = cache_dir / "fingerprint.txt"
-        if fingerprint and (not stamp.exists() or stamp.read_text() != fingerprint):
-            for old in cache_dir.glob("encoder*.onnx"):  # exported from other weights
-                old.unlink()
-        if not fp32.exists():
+        if not cache_valid(cache_dir, "encoder", key):
+            clear_entry(cache_dir, "encoder", [fp32.name])
+            clear_entry(cache_dir, "encoder.int8", ["encoder.int8.onnx"])  # quantized from the graph replaced
             log.info("exporting the encoder to ONNX (once, cached in %s)", cache_dir)
             export_onnx(encoder, fp32)
-            if fingerprint:
-                stamp.write_text(fingerprint)
+            write_record(cache_dir, "encoder", key, [fp32.name])
         path = fp32
         if quantize:
             path = cache_dir / "encoder.int8.onnx"
-            if not path.exists():
+            if not cache_valid(cache_dir, "encoder.int8", key):
+                clear_entry(cache_dir, "encoder.int8", [path.name])
                 quantize_onnx(fp32, path)
+                write_record(cache_dir, "encoder.int8", key, [path.name])
         return cls(path, threads)
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_) -> tuple[torch.Tensor]:
