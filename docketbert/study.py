@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -88,6 +89,12 @@ def command(run: PlannedRun, overrides: list[str], composer: str) -> list[str]:
     return [composer, str(REPO / "docketbert" / "train.py"), str(run.yaml), *overrides]
 
 
+def fail(message: str) -> int:
+    """A user error: one line on stderr, exit code 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="NAME", help="YAML stems or run names (plus their dependencies)")
@@ -100,15 +107,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides for every run")
     args = parser.parse_args(argv)
-    bad = [o for o in args.overrides if "=" not in o]
+    # `--only A B key=value` (the usage line's order): argparse gives --only every word after it, so its key=value
+    # words go back to the overrides (a YAML stem or run name has no "="), after the ones given before --only.
+    args.overrides = [*args.overrides, *(w for w in args.only or [] if "=" in w)]
+    if args.only is not None:
+        args.only = [w for w in args.only if "=" not in w]
+        if not args.only:
+            return fail("--only needs at least one YAML stem or run name")
+    bad = [o for o in args.overrides if "=" not in o or o.startswith("=")]
     if bad:
-        parser.error(f"overrides must be key=value: {bad}")
+        return fail(f"overrides must be key=value: {' '.join(bad)}")
+    if not args.yamls.is_dir():
+        return fail(f"--yamls {args.yamls} is not a directory")
     try:
         runs = load_runs(args.yamls, args.overrides)
+        if not runs:
+            raise ConfigError(f"no run YAMLs in {args.yamls} (the study reads *.yaml but _*.yaml and tiny.yaml)")
         plan = order(runs, select(runs, args.only))
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # an unreadable YAML
+        return fail(str(err))
+    todo = [name for name in plan if not runs[name].done]
+    if todo and not args.dry_run and shutil.which(args.composer) is None:
+        return fail(f"--composer {args.composer} is not an executable (the study runs each run through it)")
     for i, name in enumerate(plan, 1):
         run = runs[name]
         status = "done, skipped" if run.done else "to run"

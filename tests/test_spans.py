@@ -4,6 +4,7 @@ same decoding for scores (decode_tags) and served spans (decode_spans)."""
 import json
 from pathlib import Path
 
+import pytest
 from transformers import AutoTokenizer
 
 from docketbert.core.batching import IGNORE_INDEX
@@ -58,3 +59,18 @@ def test_decode_spans_names_labels_scores_and_matches_decode_tags():
         ("PARTY", "(RE: related document(s)"),
         ("PARTY", ","),
     ]
+
+
+@pytest.mark.parametrize(
+    "span",
+    [{"start": 6.0, "end": 8.0}, {"start": False, "end": True}, {"start": "6", "end": 8}, {"start": 6}, [6, 8]],
+)
+def test_span_offsets_must_be_json_integers(span):
+    """A float, boolean or string offset is a bad row (int() would take it and move the span), named by its row."""
+    from docketbert.downstream.tasks import TaskDataError, parse_rows
+
+    rows = [{"text": "ORDER 5", "spans": []}, {"text": "ORDER 56 x", "spans": [span]}]
+    with pytest.raises(TaskDataError) as err:
+        parse_rows(rows, "citations", source="cites.jsonl")
+    assert str(err.value) == f"cites.jsonl:2: span 0 needs integer `start` and `end`, got {span!r}"
+    assert parse_rows([{"text": "ORDER 56 x", "spans": [{"start": 6, "end": 8}]}], "citations")[0].spans == [(6, 8)]

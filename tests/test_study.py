@@ -69,3 +69,15 @@ def test_tiny_study_end_to_end(mds_dir, tokenizer_dir, tmp_path):
     assert load_export(runs / "kd").config.num_hidden_layers == 2
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stdout.count("[done, skipped]") == 3
+
+
+def test_only_then_overrides_parse_as_the_usage_line_shows(tmp_path, capsys):
+    """`study --only NAME key=value` (the usage line's order): the override applies to the run and is not read as a
+    second name."""
+    assert main(["--only", "scratch7m", f"run_root={tmp_path}", "max_duration=7ba", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    assert len(lines) == 1 and "[to run]" in lines[0]
+    assert "yamls/scratch7m.yaml" in out and f"run_root={tmp_path} max_duration=7ba" in out
+    assert main(["run_root=/elsewhere", "--only", "scratch7m", f"run_root={tmp_path}", "--dry-run"]) == 0
+    assert f"run_root=/elsewhere run_root={tmp_path}" in capsys.readouterr().out  # the later one wins

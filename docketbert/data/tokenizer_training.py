@@ -10,7 +10,10 @@ its size is a multiple of 64 (padded with [unusedN] tokens) so embedding matrice
 from __future__ import annotations
 
 import argparse
+import csv
+import lzma
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -93,10 +96,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-key", default="text", help="JSONL key holding the entry text (default: text)")
     parser.add_argument("--min-frequency", type=int, default=2, help="minimum pair frequency for a BPE merge")
     args = parser.parse_args(argv)
-    texts = (t for path in args.input for t in iter_texts(path, args.text_key))
-    tok = train_tokenizer(texts, args.vocab_size, args.output, args.min_frequency)
-    print(f"saved a {len(tok)}-token tokenizer to {args.output}", file=sys.stderr)
+    try:
+        check_args(args)
+        counted = _Counted(t for path in args.input for t in iter_texts(path, args.text_key))
+        tok = train_tokenizer(counted, args.vocab_size, None, args.min_frequency)
+        if counted.n == 0:
+            raise InputError(f"no entries in {', '.join(args.input)}: nothing to train on")
+        tok.save_pretrained(args.output)
+    except (InputError, ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error) as err:
+        # InputError and ValueError (bad values), OSError (files), and truncated or corrupt compressed input
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"saved a {len(tok)}-token tokenizer to {args.output} ({counted.n} entries)", file=sys.stderr)
     return 0
+
+
+class _Counted:
+    """An iterator that counts what it yields."""
+
+    def __init__(self, items: Iterable[str]):
+        self.items, self.n = iter(items), 0
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self.items:
+            self.n += 1
+            yield item
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """The command's user errors, before any reading: inputs are files, the output is (or can become) a
+    directory, and the sizes are in range."""
+    for path in args.input:
+        if not Path(path).exists():
+            raise InputError(f"--input {path} does not exist")
+        if not Path(path).is_file():
+            raise InputError(f"--input {path} is not a file")
+    out = Path(args.output)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise InputError(f"--output {out}: {blocker} is a file, not a directory")
+    if args.vocab_size < 512:
+        raise InputError(f"--vocab-size {args.vocab_size} is too small (at least 512: 256 bytes + merges)")
+    if args.min_frequency < 0:
+        raise InputError(f"--min-frequency must be >= 0, got {args.min_frequency}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ fine-tune recorded, so this is the split the model never saw). With --mode exact
 fast inference path (`docketbert.inference`) in that mode, so a lossy mode's cost on the task is measured, not
 assumed; the JSON then says which mode, layout and device scored it. Predictions are decoded by the task
 (`docketbert.downstream.tasks`: `Task.decode`), the same decoding `docketbert.infer` writes.
+MODEL_DIR must hold a fine-tuned head for --task: a task other than the one its docketbert_finetune.json records
+is refused (that head would be scored on random weights), as is an export without a head.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import torch
 
-from docketbert.downstream.finetune_record import finetune_record
-from docketbert.downstream.tasks import TASKS, Example, Task, TaskDataError, get_task, load_task, split_by_case
+from docketbert.downstream.finetune_record import RECORD, finetune_record, recorded_task
+from docketbert.downstream.tasks import (
+    TASKS,
+    Example,
+    Task,
+    TaskDataError,
+    get_task,
+    load_task,
+    split_by_case,
+    task_for_head,
+)
+from docketbert.inference.encoder import CPU_MODES, MODES
 
 
 @torch.no_grad()
@@ -132,6 +145,37 @@ def load_model(model_dir: str, task: str | Task):
     return model, AutoTokenizer.from_pretrained(model_dir)
 
 
+def check_model_dir(model_dir: str, task_name: str) -> dict:
+    """The fine-tune record of `model_dir` after checking that it is an export with a head for `task_name`: the
+    task its record names must be `task_name` (a head of another task would be scored on random weights), and
+    without a record the head's config must fit the task. A mismatch is a ValueError naming both."""
+    from transformers import AutoConfig
+
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        what = "does not exist" if not path.exists() else "has no config.json"
+        raise FileNotFoundError(f"model directory {model_dir} {what}: give a docketbert.finetune output")
+    info = finetune_record(path)
+    recorded = recorded_task(path)
+    if recorded is not None and recorded != task_name:
+        raise ValueError(
+            f"{model_dir} was fine-tuned for task {recorded} ({RECORD}), not {task_name}: use --task {recorded}"
+        )
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path / 'config.json'} is not a model config ({str(err).splitlines()[0]})") from None
+    archs = " ".join(getattr(config, "architectures", None) or [])
+    if "ForSequenceClassification" not in archs and "ForTokenClassification" not in archs:
+        raise ValueError(f"{model_dir} has no fine-tuned head ({archs or 'no architectures'}): nothing to evaluate")
+    task_for_head(config, task_name)  # a token task on a sequence head, or the reverse, is a ValueError
+    kind = getattr(config, "problem_type", None)
+    wanted = {"entry_type": "single_label_classification", "multilabel": "multi_label_classification"}.get(task_name)
+    if recorded is None and kind and wanted and kind != wanted:
+        raise ValueError(f"{model_dir}'s head is {kind}; task {task_name} needs {wanted}")
+    return info
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m docketbert.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,16 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-length", type=int, help="default: the fine-tune's, else 512")
     p.add_argument(
         "--mode",
-        choices=["exact", "bf16", "int8"],
+        choices=MODES,
         help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
-        "what a lossy mode costs on the task; int8 runs on the CPU (default: the HF model's own "
-        "forward, fp32 on the CPU)",
+        "what a lossy mode costs on the task; int8, onnx, onnx_int8, openvino and openvino_int8 run on the CPU "
+        "(default: the HF model's own forward, fp32 on the CPU)",
     )
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    info = finetune_record(args.model_dir)
-    split = info.get("split", {})
     try:
+        info = check_model_dir(args.model_dir, args.task)
+        if args.max_length is not None and args.max_length < 2:
+            raise ValueError(f"--max-length must be >= 2 ([CLS] and [SEP] included), got {args.max_length}")
+        if args.eval_fraction is not None and not 0 < args.eval_fraction < 1:
+            raise ValueError(f"--eval-fraction must be in (0, 1), got {args.eval_fraction}")
+        split = info.get("split", {})
         examples = load_task(args.data, args.task)
         train = load_task(args.baseline_train, args.task) if args.baseline_train else None
         if args.heldout:
@@ -168,13 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.mode:
             from docketbert.inference.encoder import Encoder
 
-            device = "cpu" if args.mode == "int8" else "auto"  # dynamic int8 runs on the CPU only
+            device = "cpu" if args.mode in CPU_MODES else "auto"  # int8 and the runtime modes run on the CPU only
             encoder = Encoder.from_pretrained(args.model_dir, device=device, mode=args.mode, max_length=max_length)
             model, tokenizer = encoder.model, encoder.tokenizer
         else:
             model, tokenizer = load_model(args.model_dir, args.task)
         metrics = evaluate_examples(model, tokenizer, args.task, examples, train, max_length, args.baselines, encoder)
-    except (TaskDataError, FileNotFoundError, ValueError) as e:
+    except (TaskDataError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for name, m in metrics.get("baselines", {}).items():

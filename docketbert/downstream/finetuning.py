@@ -12,6 +12,9 @@ random weights.
 Without --eval the train file is split by `case` (seeded) and the split is recorded. Output: an HF export with
 its head, id2label/label2id and the tokenizer; `docketbert_finetune.json` (settings, split); `metrics.json`
 (held-out metrics and baselines).
+Every user error is found before training and is one line with exit code 2: values out of range, missing or
+misplaced files, bad rows, an --eval label the head cannot predict, an init or tokenizer that does not load, a
+max_length beyond the init's positions.
 """
 
 from __future__ import annotations
@@ -48,7 +51,83 @@ def load_config(yaml_path: str | Path | list | None, overrides: dict[str, Any]) 
     if cfg.balanced and not TASKS[cfg.task].class_weights:
         single = ", ".join(name for name, task in TASKS.items() if task.class_weights)
         raise ConfigError(f"bad finetune config: balanced (class weights) is for {single}, not {cfg.task}")
+    for key, ok, allowed in (
+        ("epochs", cfg.epochs >= 1, "an integer >= 1"),
+        ("lr", cfg.lr > 0, "a number > 0"),
+        ("weight_decay", cfg.weight_decay >= 0, "a number >= 0"),
+        ("warmup", 0 <= cfg.warmup <= 1, "a fraction of training in [0, 1]"),
+        ("batch_size", cfg.batch_size >= 1, "an integer >= 1"),
+        ("max_length", cfg.max_length >= 2, "tokens, an integer >= 2 ([CLS] and [SEP] included)"),
+        ("eval_fraction", 0 < cfg.eval_fraction < 1, "a fraction in (0, 1)"),
+        ("device", cfg.device in DEVICES, f"one of {', '.join(DEVICES)}"),
+        ("precision", cfg.precision in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+        ("attn_implementation", cfg.attn_implementation in ATTENTIONS, f"one of {', '.join(ATTENTIONS)}"),
+    ):
+        if not ok:
+            raise ConfigError(f"invalid value for config key {key!r}: {getattr(cfg, key)!r} (allowed: {allowed})")
     return cfg
+
+
+DEVICES = ("auto", "gpu", "cpu")
+PRECISIONS = ("auto", "fp32", "amp_bf16", "amp_fp16", "amp_fp8")  # Composer's, and auto
+ATTENTIONS = ("sdpa", "eager", "flash_attention_2", "flex_attention")
+
+
+def check_inputs(cfg: FinetuneConfig) -> None:
+    """The paths a fine-tune reads and writes, before anything is loaded: the task files exist, and the output is
+    a directory or can become one."""
+    for key, value in (("train", cfg.train), ("eval", cfg.eval)):
+        if value is not None and not Path(value).is_file():
+            what = "is a directory, not a task file" if Path(value).is_dir() else "does not exist"
+            raise FileNotFoundError(f"--{key} {value} {what}")
+    out = Path(cfg.output)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise FileNotFoundError(f"--output {out}: {blocker} is a file, not a directory")
+
+
+def init_config(cfg: FinetuneConfig, source: str):
+    """The init's config (its max_position_embeddings bound max_length), or a one-line error saying what `--init`
+    may be: a run name (`<run_root>/<name>/hf`), a model directory, or an HF model name."""
+    from transformers import AutoConfig
+
+    config = _load_pretrained(AutoConfig, "--init", cfg.init, source, "config.json", f"no run {cfg.run_root}/")
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is not None and cfg.max_length > positions:
+        raise ConfigError(
+            f"invalid value for config key 'max_length': {cfg.max_length} is more than the "
+            f"{positions} positions of --init {cfg.init}"
+        )
+    return config
+
+
+def load_tokenizer(cfg: FinetuneConfig, source: str):
+    """`--tokenizer`, else the init's tokenizer, or a one-line error naming which."""
+    from transformers import AutoTokenizer
+
+    flag, given = ("--tokenizer", cfg.tokenizer) if cfg.tokenizer else ("--init", cfg.init)
+    return _load_pretrained(AutoTokenizer, flag, given, cfg.tokenizer or source, "a tokenizer")
+
+
+def _load_pretrained(cls, flag: str, given: str, source: str, needs: str, also: str = ""):
+    """`cls.from_pretrained(source)`; a failure is a FileNotFoundError in one line: a directory that lacks what is
+    needed, or a name that is neither a directory nor a loadable HF hub name (offline, or no such model)."""
+    path = Path(source)
+    if path.exists() and not path.is_dir():
+        raise FileNotFoundError(f"{flag} {given}: {source} is a file, not a model directory")
+    if path.is_dir() and needs.endswith(".json") and not (path / needs).is_file():
+        raise FileNotFoundError(f"{flag} {given}: {source} has no {needs}, so it is not a model directory")
+    try:
+        return cls.from_pretrained(source)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        if path.is_dir():
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise FileNotFoundError(f"{flag} {given}: {source} has no loadable {needs} ({reason})") from None
+        where = f"{also}{given}/hf, " if also else ""
+        raise FileNotFoundError(
+            f"{flag} {given!r}: {where}no directory {given}, and no HF model of that name could be loaded "
+            "(no network, or no such model)"
+        ) from None
 
 
 # ---- model and data -------------------------------------------------------------------------------------------
@@ -175,10 +254,10 @@ def describe_init(cfg: FinetuneConfig, source: str) -> str:
 
 def run(cfg: FinetuneConfig) -> dict:
     """Fine-tune, export, score the held-out part; returns the metrics dict that is also written to metrics.json."""
-    from transformers import AutoTokenizer
-
     from docketbert.downstream.evaluation import evaluate_examples
 
+    # Every user error (paths, data, labels, init, tokenizer, lengths) is found here, before any training.
+    check_inputs(cfg)
     task = get_task(cfg.task)
     examples = load_task(cfg.train, task)
     if cfg.eval:
@@ -186,9 +265,12 @@ def run(cfg: FinetuneConfig) -> dict:
     else:
         train, held, split = split_by_case(examples, cfg.seed, cfg.eval_fraction)
     source = resolve_model_source(cfg.init, cfg.run_root)
-    tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer or source)
+    init_config(cfg, source)
+    tokenizer = load_tokenizer(cfg, source)
     # Split mode: every label of the file (a rare class may sit only in held-out cases); --eval: train's only.
     labels = task.label_names(train if cfg.eval else train + held)
+    if cfg.eval:  # the head knows train's labels only: an --eval label it cannot predict is a data error
+        task.check_labels(held, labels, source=f"--eval {cfg.eval}")
     model = build_model(task, source, labels, cfg.from_scratch, cfg.attn_implementation, cfg.pooling)
     items = task.encode(train, tokenizer, model.config.label2id, cfg.max_length)
     log.info(
@@ -275,9 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     yaml_path, overrides = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        cfg = load_config(yaml_path, overrides)
-        metrics = run(cfg)
-    except (ValueError, FileNotFoundError) as e:
+        metrics = run(load_config(yaml_path, overrides))
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as e:  # TaskDataError, ConfigError and missing files are ValueError / OSError
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps({k: v for k, v in metrics.items() if k != "per_class"}))

@@ -16,20 +16,30 @@ are exactly what `docketbert.evaluate` scores (citations: spans trimmed to digit
 config implies (a token head: spans trimmed of whitespace). With a recorded fine-tune, --max-length defaults to
 its max_length. Unreadable records (invalid JSON, no text)
 and empty entries are kept as empty entries so the output lines up with the input; all are counted at the end.
+The output is written as OUTPUT.partial and renamed to OUTPUT when every entry is in it: a killed run leaves no
+file under the output's name, and its re-run writes the whole output again. An output that is the input (by any
+path) is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import lzma
 import os
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 NPY_HEADER = 128  # bytes: magic, version, length, the header dict padded with spaces
+
+
+class UsageError(ValueError):
+    """A bad argument or input found before or while running: printed as one line, exit code 2."""
 
 
 # ---- writers (all incremental) -----------------------------------------------------------------------------------
@@ -57,7 +67,7 @@ class NpyWriter:
 
     def __init__(self, path: Path, task: str):
         if task != "embed":
-            raise SystemExit("error: .npy output holds embeddings only; use .jsonl or .parquet for predictions")
+            raise UsageError(".npy output holds embeddings only; use .jsonl or .parquet for predictions")
         self.f, self.rows, self.width = open(path, "wb"), 0, None  # noqa: SIM115 (closed by close())
         self._header()
 
@@ -85,9 +95,7 @@ class ParquetWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise SystemExit(
-                "error: .parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy"
-            ) from None
+            raise UsageError(".parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy") from None
         self.pa, self.pq, self.path, self.task, self.writer = pa, pq, path, task, None
 
     def write(self, start: int, results) -> None:
@@ -136,8 +144,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--mode",
         choices=MODES,
         default="exact",
-        help="exact (fp32), bf16, int8 (CPU; lossy), onnx or onnx_int8 (ONNX Runtime, CPU; int8 lossy; the "
-        "export is cached in MODEL_DIR/onnx/); see BENCHMARKS.md (default exact)",
+        help="exact (fp32), bf16, int8 (CPU; lossy), onnx / onnx_int8 (ONNX Runtime) and openvino / openvino_int8 "
+        "(OpenVINO; CPU; int8 lossy; the converted graph is cached in MODEL_DIR/onnx/ or MODEL_DIR/openvino/, bound "
+        "to the weights); see BENCHMARKS.md (default exact)",
     )
     p.add_argument(
         "--layout",
@@ -155,18 +164,63 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--chunk-size", type=int, default=8192, help="entries read, encoded and written at a time")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every check that needs no model: the input is a readable file, the output a new name for a known format in
+    a directory, and never the input itself (by any path: symlinks, relative names, hard links)."""
     if not args.input.exists():
-        p.error(f"--input {args.input} does not exist")
+        raise UsageError(f"--input {args.input} does not exist")
+    if not args.input.is_file():
+        raise UsageError(f"--input {args.input} is not a file")
     if args.output.suffix.lower() not in WRITERS:
-        p.error(f"--output must end in {', '.join(WRITERS)} (got {args.output.name})")
-    if args.chunk_size < 1 or (args.max_length is not None and args.max_length < 2):
-        p.error("--chunk-size must be >= 1 and --max-length >= 2")
-    return args
+        raise UsageError(f"--output must end in {', '.join(WRITERS)} (got {args.output.name})")
+    for written in (args.output, partial_path(args.output)):
+        if same_file(written, args.input):
+            raise UsageError(f"--output {written} is the input file {args.input}: it would be overwritten")
+    if args.output.is_dir():
+        raise UsageError(f"--output {args.output} is a directory")
+    parent = next((d for d in args.output.absolute().parents if d.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--output {args.output}: {parent} is not a directory")
+    for flag, value, least in (
+        ("--chunk-size", args.chunk_size, 1),
+        ("--max-length", args.max_length, 2),
+        ("--token-budget", args.token_budget, 1),
+        ("--threads", args.threads, 1),
+    ):
+        if value is not None and value < least:
+            raise UsageError(f"{flag} must be >= {least}, got {value}")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file: the same resolved path, or (both existing) the same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def partial_path(output: Path) -> Path:
+    """Where the output is written until it is complete (the same directory, so the final rename is atomic); a
+    killed run leaves only this name, which the next run overwrites."""
+    return output.with_name(f"{output.name}.partial")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        check_args(args)
+        return run(args)
+    except (UsageError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # batched fast tokenization on every core
     import torch
     from tqdm import tqdm
@@ -179,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     max_length = args.max_length
-    if max_length is None and args.task != "embed":  # predict as the fine-tune was trained and scored
-        max_length = finetune_record(args.model_dir).get("config", {}).get("max_length")
     try:
+        if max_length is None and args.task != "embed":  # predict as the fine-tune was trained and scored
+            max_length = finetune_record(args.model_dir).get("config", {}).get("max_length")
         enc = Encoder.from_pretrained(
             args.model_dir,
             device=args.device,
@@ -192,26 +246,29 @@ def main(argv: list[str] | None = None) -> int:
             tokenizer=args.tokenizer,
             layout=args.layout,
         )
-    except (FileNotFoundError, ValueError, OSError) as err:
-        raise SystemExit(f"error: {err}") from None
+    except (ValueError, OSError, RuntimeError) as err:  # RuntimeError: a --device torch does not know
+        raise UsageError(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__) from None
     head = any(k in type(enc.model).__name__ for k in ("ForSequenceClassification", "ForTokenClassification"))
     task = args.task if args.task != "auto" else ("predict" if head else "embed")
     if task == "predict" and not head:
-        raise SystemExit(f"error: {args.model_dir} has no fine-tuned head; use --task embed")
+        raise UsageError(f"{args.model_dir} has no fine-tuned head; use --task embed")
+    if task == "predict" and args.output.suffix.lower() == ".npy":
+        raise UsageError(".npy output holds embeddings only; use .jsonl or .parquet for predictions")
     decoder = None
     if task == "embed":
-        run = enc.embed
+        run_chunk = enc.embed
     else:
         try:
             decoder = task_for_model_dir(args.model_dir, enc.model.config)
         except ValueError as err:
-            raise SystemExit(f"error: {err}") from None
+            raise UsageError(str(err)) from None
 
-        def run(texts):
+        def run_chunk(texts):
             return predict(enc, texts, decoder)
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    writer = WRITERS[args.output.suffix.lower()](args.output, task)
+    partial = partial_path(args.output)
+    writer = WRITERS[args.output.suffix.lower()](partial, task)
     bar = tqdm(
         total=args.input.stat().st_size,
         unit="B",
@@ -230,23 +287,34 @@ def main(argv: list[str] | None = None) -> int:
         progress=bar.update,
     )
     chunk: list[str] = []
+    complete = False
     try:
         for row in rows:
             if row.drop:
                 unreadable += 1
             chunk.append(row.text or "")
             if len(chunk) >= args.chunk_size:
-                writer.write(done, run(chunk))
+                writer.write(done, run_chunk(chunk))
                 done += len(chunk)
                 chunk = []
         if chunk:
-            writer.write(done, run(chunk))
+            writer.write(done, run_chunk(chunk))
             done += len(chunk)
+        complete = True
     except InputError as err:
-        raise SystemExit(f"error: {err}") from None
+        raise UsageError(str(err)) from None
+    except (EOFError, OSError, zlib.error, lzma.LZMAError, csv.Error, UnicodeError) as err:
+        if isinstance(err, OSError) and err.errno is not None:  # a file system error (a full disk): as it says
+            raise UsageError(str(err)) from None
+        # A truncated or corrupt compressed input, or a CSV the reader cannot parse: the input's fault.
+        raise UsageError(f"cannot read --input {args.input} after {done + len(chunk)} entries: {err}") from None
     finally:
         writer.close()
         bar.close()
+        if complete and partial.exists():  # (a .parquet of no entries is never created)
+            os.replace(partial, args.output)  # the output's name appears only once it is whole
+        else:
+            partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     c = enc.counts
     decoded = {"decoded_as": decoder.name} if decoder is not None else {}

@@ -334,10 +334,10 @@ def _row_spans(row: dict, text: str, where: str) -> list[tuple[int, int]]:
         raise TaskDataError(f"{where}: no `spans` list")
     spans = []
     for i, span in enumerate(row["spans"]):
-        try:
-            start, end = int(span["start"]), int(span["end"])
-        except (KeyError, TypeError, ValueError):
-            raise TaskDataError(f"{where}: span {i} needs integer `start` and `end`, got {span!r}") from None
+        # JSON integers only: int() would take 6.0, "6" and true as offsets and silently move a span.
+        start, end = (span.get("start"), span.get("end")) if isinstance(span, dict) else (None, None)
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+            raise TaskDataError(f"{where}: span {i} needs integer `start` and `end`, got {span!r}")
         if not 0 <= start < end <= len(text):
             raise TaskDataError(f"{where}: span {i} [{start}, {end}) is outside the text (length {len(text)})")
         if "text" in span and text[start:end] != span["text"]:

@@ -252,7 +252,9 @@ def write_report(
     written.update({k: out / v for k, v in PLOTS.items()})
     downstream = ""
     if finetune_dir is not None:  # docketbert.finetune outputs: which init gives what downstream score
-        downstream = downstream_table(sorted(p.parent for p in finetune_dir.glob(f"*/{RECORD}")))
+        # a fine-tune killed before its scores has no metrics.json: it has no row
+        done = sorted(p.parent for p in finetune_dir.glob(f"*/{RECORD}") if (p.parent / "metrics.json").is_file())
+        downstream = downstream_table(done)
         written["downstream"] = out / "downstream.md"
         written["downstream"].write_text(downstream)
     if template is not None:
@@ -286,13 +288,27 @@ def main(argv: list[str] | None = None) -> int:
         "table (OUT/downstream.md, {downstream_table} in the template)",
     )
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    out = args.out or args.runs / "report"
+    problem = None
     if not args.runs.is_dir():
-        p.error(f"{args.runs} is not a directory")
-    if args.template is not None and not args.template.is_file():
-        p.error(f"template {args.template} does not exist")
-    if args.finetune is not None and not args.finetune.is_dir():
-        p.error(f"{args.finetune} is not a directory")
-    written = write_report(args.runs, args.out or args.runs / "report", args.template, args.finetune)
+        problem = f"{args.runs} is not a directory" + ("" if args.runs.exists() else " (it does not exist)")
+    elif args.template is not None and not args.template.is_file():
+        problem = f"template {args.template} does not exist"
+    elif args.finetune is not None and not args.finetune.is_dir():
+        problem = f"--finetune {args.finetune} is not a directory"
+    else:
+        blocker = next((d for d in (out, *out.parents) if d.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            problem = f"--out {out}: {blocker} is a file, not a directory"
+    if problem is None:
+        try:
+            written = write_report(args.runs, out, args.template, args.finetune)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError) as err:
+            # an unreadable template, an unwritable --out, a fine-tune folder without metrics.json
+            problem = f"{type(err).__name__}: {err}" if isinstance(err, KeyError) else str(err)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     print(written["markdown"].read_text())
     for kind, path in written.items():
         print(f"{kind}: {path}")
