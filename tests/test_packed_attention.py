@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from tiny_models import WINDOWED_CONFIG
 from transformers import ModernBertConfig, ModernBertModel
 
 from docketbert.model.packed_attention import (
@@ -13,16 +14,7 @@ from docketbert.model.packed_attention import (
 )
 
 # Window of 2 * 4 + 1 tokens, so entries of 20 and 37 tokens cross it; layers 0 and 3 global, 1-2 local.
-CONFIG = dict(
-    vocab_size=128,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=2,
-    intermediate_size=48,
-    global_attn_every_n_layers=3,
-    local_attention=8,
-    pad_token_id=0,
-)
+CONFIG = WINDOWED_CONFIG
 
 
 def test_positions_restart_per_entry():

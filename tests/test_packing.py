@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import WINDOWED_CONFIG
 from transformers import ModernBertConfig, ModernBertForMaskedLM
 
 from docketbert.config import load_config
@@ -117,16 +118,7 @@ def test_real_corpus_packs_tightly_whole_and_masks_alike(mds_dir, tokenizer_dir)
 
 
 # Window of 2 * 4 + 1 tokens, so entries cross it; layers 0 and 3 global, 1-2 local.
-CONFIG = dict(
-    vocab_size=128,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=2,
-    intermediate_size=48,
-    global_attn_every_n_layers=3,
-    local_attention=8,
-    pad_token_id=0,
-)
+CONFIG = WINDOWED_CONFIG
 
 
 @pytest.mark.parametrize("implementation", ["sdpa", "eager"])

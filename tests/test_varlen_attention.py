@@ -6,6 +6,7 @@ with transformers' padded forward, forward and backward. The kernel itself is ch
 
 import pytest
 import torch
+from tiny_models import WINDOWED_CONFIG
 from transformers import ModernBertConfig, ModernBertForMaskedLM, ModernBertModel
 from transformers.masking_utils import sliding_window_bidirectional_overlay
 
@@ -28,20 +29,7 @@ from docketbert.model.varlen_attention import (
 from docketbert.training.run_options import compiles_by_default, packed_attn_implementation
 
 # local_attention 8: sliding_window 4, |i - j| <= 4; layers 0 and 3 global, 1 and 2 local.
-CONFIG = dict(
-    vocab_size=128,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=2,
-    intermediate_size=48,
-    global_attn_every_n_layers=3,
-    local_attention=8,
-    pad_token_id=0,
-    cls_token_id=1,
-    sep_token_id=2,
-    bos_token_id=1,
-    eos_token_id=2,
-)
+CONFIG = dict(WINDOWED_CONFIG, cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2)
 
 
 def tiny_model(implementation: str, head: bool = False, seed: int = 0):

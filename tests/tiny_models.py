@@ -22,6 +22,18 @@ def to_mds_args(corpus: Path, out: Path, tokenizer_dir: Path, workers: int = 1) 
 
 YAMLS = REPO / "yamls"
 TINY_SHAPE = {"hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 512}
+# A tiny ModernBERT whose local window (local_attention 8: |i - j| <= 4) entries of a few dozen tokens cross;
+# layers 0 and 3 global, 1 and 2 local. The attention tests hold packed, varlen and padded forwards against it.
+WINDOWED_CONFIG = dict(
+    vocab_size=128,
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=2,
+    intermediate_size=48,
+    global_attn_every_n_layers=3,
+    local_attention=8,
+    pad_token_id=0,
+)
 
 
 def save_tiny_model(
