@@ -217,6 +217,39 @@ def test_openvino_modes(model_dir, texts, tmp_path):
         Encoder.from_pretrained(local, device="cpu", mode="openvino", layout="unpadded")
 
 
+def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
+    """The rotary embedding compiles to the CPU plugin's fused RoPE kernel, one per query and key of every layer:
+    in the converted graph as it comes from the conversion, and in the fp32 and NNCF int8 graphs the runtime caches.
+    A rewrite of `_rotary` that breaks OpenVINO's pattern fails here, not only in a benchmark: with `-x2` the
+    converted graph runs reference split, negate and concat kernels (and so did base-150M's int8 graph)."""
+    import openvino as ov
+    from transformers import ModernBertModel
+
+    from docketbert.inference.openvino_runtime import OpenVinoEncoder, compile_options, convert
+
+    config = ModernBertConfig(
+        vocab_size=512,
+        pad_token_id=3,
+        hidden_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    torch.manual_seed(0)
+    encoder = ModernBertModel(config).eval()
+
+    def ropes(compiled) -> int:
+        return [op.get_rt_info()["layerType"].astype(str) for op in compiled.get_runtime_model().get_ops()].count(
+            "RoPE"
+        )
+
+    assert ropes(ov.Core().compile_model(convert(encoder, "cls"), "CPU", compile_options(1))) == 4
+    rows = [[1, *range(5, 5 + n), 2] for n in (3, 17, 40, 90)]
+    for quantize in (False, True):
+        runtime = OpenVinoEncoder(encoder, tmp_path / "ov", quantize=quantize, calibration=lambda: rows, threads=1)
+        assert ropes(runtime.request("cls").get_compiled_model()) == 4, quantize
+
+
 @pytest.mark.parametrize("head", ["sequence", "token"])
 def test_openvino_predict_equals_the_torch_path(tmp_path, tokenizer_dir, texts, head):
     """`predict` through openvino gives the torch path's labels and scores (sequence) or logits (token); openvino_int8

@@ -26,6 +26,7 @@ the weights and bound to them (`docketbert.inference.model_cache`: a stale or pl
 - "openvino" / "openvino_int8": the encoder converted to OpenVINO, fp32 / NNCF int8 weights and activations
   (calibrated on synthetic docket entries), pooling inside the graph, cached in `<model_dir>/openvino/`
   (`docketbert.inference.openvino_runtime`); `head_logits` runs the graph, then the head's own torch modules.
+  Their default batches hold 1,024 tokens (`OPENVINO_BUDGET`), not the CPU's 2,048.
 Lossy modes are opt-in; their effect is bounded in tests.
 On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
 one, and keeps results on the device until the end (no synchronization per batch).
@@ -55,6 +56,9 @@ RUNTIME_MODES = {"onnx": "onnx", "onnx_int8": "onnx", "openvino": "openvino", "o
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
+# The OpenVINO graphs run faster on smaller batches than the torch paths (their activations stay in cache; see
+# bench/openvino_budget.py and BENCHMARKS.md): their CPU default.
+OPENVINO_BUDGET = 1024
 TOKENIZE_CHUNK = 16384  # entries per tokenization chunk when tokenization overlaps the model (`Encoder.embed`)
 PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
 
@@ -139,7 +143,8 @@ class Encoder:
         config = model.config
         limit = getattr(config, "max_position_embeddings", 8192)
         self.max_length = min(max_length or limit, limit)
-        self.token_budget = token_budget or DEFAULT_BUDGET[device.type]  # a batch holds one entry at least
+        openvino = RUNTIME_MODES.get(mode) == "openvino"
+        self.token_budget = token_budget or (OPENVINO_BUDGET if openvino else DEFAULT_BUDGET[device.type])
         self.counts = Counts()
         self.overlap_tokenization = device.type == "cuda"  # see `embed`
         self.tokenize_chunk = TOKENIZE_CHUNK

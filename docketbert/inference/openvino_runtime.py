@@ -5,7 +5,8 @@ The converted graph is the encoder's forward written for conversion (`PooledForw
 transformers model, attention through one scaled-dot-product op per layer with finite additive masks (key padding,
 and ModernBERT's window |i - j| <= sliding_window on local layers), so padding rows stay finite, and the pooling in
 the graph: "cls" (the last layer runs its attention output and MLP on the [CLS] rows only), "mean" (over the
-entry's tokens), or "none" (every token's hidden state, for token heads). Batch size and length are dynamic.
+entry's tokens), or "none" (every token's hidden state, for token heads). Batch size and length are dynamic. The
+rotary embedding is written in the form the CPU plugin fuses into one RoPE kernel per query and key (`_rotary`).
 
 Modes:
 - "openvino": fp32 (inference precision f32, so results equal the torch forward);
@@ -42,9 +43,14 @@ CALIBRATION_BUDGET = 4096  # tokens per calibration batch (rows x longest)
 MASKED = -1e30  # additive mask of a key a query may not see: finite, so a row of padding stays finite
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+def _rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x * cos + rotate_half(x) * sin on (B, heads, L, head_dim), in the form OpenVINO's RoPE fusion matches
+    (RoPEFusionGPTNEOX: a split on axis 3, a Multiply by -1.0, a Concat, rank-4 cos and sin), so the CPU plugin runs
+    one fused RoPE kernel instead of reference split, negate and concat kernels. `-x2` would not match: the torch
+    frontend converts aten::neg to another form."""
     half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    x1, x2 = x.split([half, half], dim=3)
+    return x * cos + torch.cat((x2 * -1.0, x1), dim=-1) * sin
 
 
 class PooledForward(torch.nn.Module):
@@ -84,15 +90,14 @@ class PooledForward(torch.nn.Module):
         for layer_type, (inv_freq, scaling) in self.rotary.items():
             freqs = positions.float()[:, None] * inv_freq.float()[None, :]
             emb = torch.cat((freqs, freqs), dim=-1)
-            tables[layer_type] = (emb.cos() * scaling, emb.sin() * scaling)  # (L, head_dim)
+            tables[layer_type] = (emb.cos()[None, None] * scaling, emb.sin()[None, None] * scaling)  # (1, 1, L, D)
         last = len(enc.layers) - 1
         for index, layer in enumerate(enc.layers):
             layer_type = self.layer_types[index]
             cos, sin = tables[layer_type]
             qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).unflatten(-1, (3, self.heads, self.head_dim))
             q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, heads, L, head_dim)
-            q = q * cos + _rotate_half(q) * sin
-            k = k * cos + _rotate_half(k) * sin
+            q, k = _rotary(q, cos, sin), _rotary(k, cos, sin)
             mask = masks[layer_type]
             if index == last and self.pooling == "cls":  # only the [CLS] queries matter from here on
                 q, mask, hidden = q[:, :, :1], mask[:, :, :1], hidden[:, :1]
