@@ -98,7 +98,7 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     """Leave with the session's own exit status once pytest has reported, skipping the interpreter's teardown: with
-    torch, OpenVINO, ONNX Runtime and psycopg loaded in one process, a native library's teardown can crash after
+    torch, OpenVINO and psycopg loaded in one process, a native library's teardown can crash after
     every result is known (a full run once reported its results and then exited with a segfault), and CI must read
     the tests' status, not that. DOCKETBERT_PYTEST_TEARDOWN=1 keeps the normal teardown."""
     if _EXIT_STATUS and os.environ.get("DOCKETBERT_PYTEST_TEARDOWN") != "1":

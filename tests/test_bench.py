@@ -342,7 +342,7 @@ def test_one_table_of_variant_names():
     documented = (REPO / "BENCHMARKS.md").read_text()
     for name in bv.default_variants(torch.device("cpu")):
         assert f"`{name}`" in documented, name
-    assert names >= {"exact+unpadded", "bf16+padded", "onnx_int8+padded", "bf16+packed", "bf16+packed_flex"}
+    assert names >= {"exact+unpadded", "bf16+padded", "openvino_int8+padded", "bf16+packed", "bf16+packed_flex"}
 
 
 def test_text_file_entries_are_tokenized_before_timing(tmp_path, tokenizer_dir, corpus, capsys):

@@ -134,41 +134,6 @@ class _Planted(torch.nn.Module):
         return (input_ids[:, :, None] * 0).float().repeat(1, 1, 32) + 42.0
 
 
-def test_onnx_runtime_modes(model_dir, texts, tmp_path):
-    """ONNX Runtime: fp32 equals transformers per entry; int8 stays close; the export is cached beside the weights,
-    redone when the weights change, and a planted graph is never served."""
-    local = _copy_export(model_dir, tmp_path)
-    want = reference(model_dir, texts, "mean")
-    got = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean", token_budget=200).embed(texts)
-    np.testing.assert_allclose(got, want, atol=1e-4)
-    exported = local / "onnx" / "encoder.onnx"
-    stamp = exported.stat().st_mtime_ns
-    int8 = Encoder.from_pretrained(local, device="cpu", mode="onnx_int8", pooling="mean").embed(texts)
-    cos = (int8 * want).sum(1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(want, axis=1))
-    assert cos.min() >= 0.98 and not np.allclose(int8, want, atol=1e-6)
-    assert exported.stat().st_mtime_ns == stamp and (local / "onnx" / "encoder.int8.onnx").exists()  # reused
-    _double_embeddings(local)
-    fresh = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean").embed(texts[:3])
-    exact = Encoder.from_pretrained(local, device="cpu", mode="exact", pooling="mean").embed(texts[:3])
-    np.testing.assert_allclose(fresh, exact, atol=1e-4)
-    from docketbert.inference.onnx_runtime import export_onnx
-
-    export_onnx(_PlantedEncoder(), exported)  # a graph of 42s in place of the cached one, its record kept
-    served = Encoder.from_pretrained(local, device="cpu", mode="onnx", pooling="mean").embed(texts[:3])
-    np.testing.assert_allclose(served, exact, atol=1e-4)
-    with pytest.raises(ValueError, match="CPU with padded batches"):
-        Encoder.from_pretrained(local, device="cpu", mode="onnx", layout="packed")
-
-
-class _PlantedEncoder(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.planted = _Planted()
-
-    def forward(self, input_ids, attention_mask):
-        return (self.planted(input_ids, attention_mask),)
-
-
 def test_openvino_modes(model_dir, texts, tmp_path):
     """OpenVINO: fp32 equals transformers per entry (CLS and mean pooling); NNCF int8 stays close; the graphs are
     cached beside the weights, reused, rebuilt when the weights change, and a planted graph is never served."""
@@ -442,7 +407,7 @@ def test_fast_bench_variants_run(model_dir):
         "exact+unpadded",
         "bf16+unpadded",
         "int8+unpadded",
-        "onnx_int8+padded",
+        "openvino+padded",
         "exact+packed",
         "bf16+packed_flex+compile",
     ):
@@ -462,14 +427,25 @@ def test_packed_flex_attention_cpu(model_dir, texts):
     np.testing.assert_allclose(enc.embed(texts), reference(model_dir, texts), atol=1e-4)
 
 
+def test_openvino_default_budget_shrinks_as_the_model_widens(model_dir):
+    """The OpenVINO modes batch fewer tokens for wider models (512 for base-150M's 768, 2,048 for scratch-7M's 128),
+    the torch paths keep the CPU's 2,048; an explicit budget always wins."""
+    from docketbert.inference.encoder import openvino_budget
+
+    assert [openvino_budget(h) for h in (32, 128, 256, 512, 768, 1024)] == [2048, 2048, 1536, 768, 512, 512]
+    assert Encoder.from_pretrained(model_dir, device="cpu", mode="openvino").token_budget == 2048  # hidden 32
+    assert Encoder.from_pretrained(model_dir, device="cpu", mode="openvino", token_budget=300).token_budget == 300
+    assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").token_budget == 2048
+
+
 def test_default_layouts(model_dir):
     """The CPU default is the lean unpadded forward (compiled or not); runtime modes fall back to padded; unpadded is
     refused with them."""
     assert Encoder.from_pretrained(model_dir, device="cpu").layout == "unpadded"
     assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").layout == "unpadded"
     assert Encoder.from_pretrained(model_dir, device="cpu", compile=True).layout == "unpadded"  # compiles lazily
-    with pytest.raises(ValueError, match="layout unpadded runs the torch model: not with onnx"):
-        Encoder.from_pretrained(model_dir, device="cpu", mode="onnx", layout="unpadded")
+    with pytest.raises(ValueError, match="layout unpadded runs the torch model: not with openvino"):
+        Encoder.from_pretrained(model_dir, device="cpu", mode="openvino_int8", layout="unpadded")
 
 
 def test_overlapped_tokenization_keeps_order_and_counts(model_dir, texts):

@@ -7,7 +7,6 @@ callback's bench.json and BENCHMARKS.md use.
     MODE+LAYOUT[+compile]     the fast path, `inference.Encoder` (length-sorted token-budget batches, CLS pooling,
                               results in input order) in one of its modes and layouts:
         MODE    exact (fp32), bf16 (bf16 weights; lossy), int8 (dynamic int8 Linear layers; CPU only, lossy),
-                onnx / onnx_int8 (ONNX Runtime fp32 / dynamic int8; CPU only, padded only; the export is untimed),
                 openvino / openvino_int8 (OpenVINO fp32 / NNCF int8 weights and activations; CPU only, padded
                 only; the conversion and quantization are untimed)
         LAYOUT  unpadded (docketbert.model.unpadded: real tokens only), padded (HF's forward, sdpa), packed (packed
@@ -90,7 +89,7 @@ class Variant:
         runtime_cache: str | None = None,
     ) -> Encoder:
         """A fresh fast-path Encoder of `source` (weights in this variant's mode, moved to the device); a runtime
-        mode (onnx, openvino) keeps its converted graphs in `runtime_cache` (default: a folder of its own)."""
+        mode (openvino) keeps its converted graphs in `runtime_cache` (default: a folder of its own)."""
         layout, attn = LAYOUTS[self.layout]
         model = apply_mode(source.encoder(attn, torch.device("cpu")), self.mode, s.device).to(s.device)
         return Encoder(
@@ -193,8 +192,6 @@ def _table() -> dict[str, Variant]:
             why_not=CPU_ONLY if cpu_only else FLEX_GPU_ONLY if gpu_only else "",
         )
     runtimes = (
-        ("onnx", "ONNX Runtime fp32"),
-        ("onnx_int8", "ONNX Runtime dynamic int8 (lossy)"),
         ("openvino", "OpenVINO fp32"),
         ("openvino_int8", "OpenVINO NNCF int8 (lossy)"),
     )
@@ -220,7 +217,7 @@ DEFAULTS: dict[tuple[str, bool], list[str]] = {
         "exact+unpadded",
         "bf16+unpadded",
         "int8+unpadded",
-        "onnx_int8+padded",
+        "openvino_int8+padded",
         "exact+packed",
     ],
     ("cuda", False): [
@@ -239,7 +236,6 @@ DEFAULTS: dict[tuple[str, bool], list[str]] = {
         "bf16+unpadded",
         "int8+unpadded",
         "int8+padded",
-        "onnx_int8+padded",
         "openvino+padded",
         "openvino_int8+padded",
     ],

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=MODES,
         help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
-        "what a lossy mode costs on the task; int8, onnx, onnx_int8, openvino and openvino_int8 run on the CPU "
+        "what a lossy mode costs on the task; int8, openvino and openvino_int8 run on the CPU "
         "(default: the HF model's own forward, fp32 on the CPU)",
     )
     args = p.parse_args(argv)

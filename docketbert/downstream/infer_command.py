@@ -144,9 +144,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--mode",
         choices=MODES,
         default="exact",
-        help="exact (fp32), bf16, int8 (CPU; lossy), onnx / onnx_int8 (ONNX Runtime) and openvino / openvino_int8 "
-        "(OpenVINO; CPU; int8 lossy; the converted graph is cached in MODEL_DIR/onnx/ or MODEL_DIR/openvino/, bound "
-        "to the weights); see BENCHMARKS.md (default exact)",
+        help="exact (fp32), bf16, int8 (CPU; lossy), openvino / openvino_int8 (OpenVINO; CPU; int8 lossy, the "
+        "fastest CPU mode measured; the converted graph is cached in MODEL_DIR/openvino/, bound to the weights); see "
+        "BENCHMARKS.md (default exact)",
     )
     p.add_argument(
         "--layout",

@@ -11,7 +11,7 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "unpadded" (the CPU default): `docketbert.model.unpadded`, a lean forward over the same weights that runs
   every Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to
   its longest entry, and the last layer on the [CLS] rows only when pooling is "cls"; `head_logits` runs a
-  fine-tuned head's own modules after it. Not with the runtime modes (onnx, openvino). With `compile=True` its
+  fine-tuned head's own modules after it. Not with the OpenVINO modes. With `compile=True` its
   per-layer pieces are compiled with dynamic shapes (off by default). It also runs on a GPU (opt-in there).
 - layout "padded" (the GPU default): sorted batches padded to their longest entry, HF attention (sdpa); the
   padding left after sorting is small.
@@ -21,12 +21,11 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
 only; lossy), and the runtime modes, CPU only, on padded length-sorted batches, their converted graphs cached beside
 the weights and bound to them (`docketbert.inference.model_cache`: a stale or planted graph is rebuilt, never run):
-- "onnx" / "onnx_int8": the encoder exported to ONNX Runtime, fp32 / dynamic int8, cached in `<model_dir>/onnx/`
-  (`docketbert.inference.onnx_runtime`); `head_logits` runs the torch model;
 - "openvino" / "openvino_int8": the encoder converted to OpenVINO, fp32 / NNCF int8 weights and activations
   (calibrated on synthetic docket entries), pooling inside the graph, cached in `<model_dir>/openvino/`
   (`docketbert.inference.openvino_runtime`); `head_logits` runs the graph, then the head's own torch modules.
-  Their default batches hold 1,024 tokens (`OPENVINO_BUDGET`), not the CPU's 2,048.
+  Their default batches shrink as the model widens (`openvino_budget`: 512 tokens for base-150M, 2,048 for
+  scratch-7M).
 Lossy modes are opt-in; their effect is bounded in tests.
 On a GPU, `embed` tokenizes the next chunk of 16,384 entries in a worker thread while the model runs the current
 one, and keeps results on the device until the end (no synchronization per batch).
@@ -50,15 +49,25 @@ from docketbert.core.device import resolve_device
 from docketbert.core.transfer import to_device
 from docketbert.model.modernbert import classifier_logits, encoder_of
 
-MODES = ("exact", "bf16", "int8", "onnx", "onnx_int8", "openvino", "openvino_int8")
-CPU_MODES = ("int8", "onnx", "onnx_int8", "openvino", "openvino_int8")  # modes that run on the CPU only
-RUNTIME_MODES = {"onnx": "onnx", "onnx_int8": "onnx", "openvino": "openvino", "openvino_int8": "openvino"}
+MODES = ("exact", "bf16", "int8", "openvino", "openvino_int8")
+CPU_MODES = ("int8", "openvino", "openvino_int8")  # modes that run on the CPU only
+RUNTIME_MODES = {"openvino": "openvino", "openvino_int8": "openvino"}  # mode -> runtime (its cache folder's name)
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
-# The OpenVINO graphs run faster on smaller batches than the torch paths (their activations stay in cache; see
-# bench/openvino_budget.py and BENCHMARKS.md): their CPU default.
-OPENVINO_BUDGET = 1024
+# The OpenVINO modes' default budget shrinks as the model widens: a batch's activations (tokens x hidden) staying
+# near 512 x 768 floats is what ran fastest on the CPU, from base-150M (512 tokens) to scratch-7M (2,048), where the
+# per-call cost weighs more (bench/openvino_tuning.py, BENCHMARKS.md).
+OPENVINO_ACTIVATIONS = 512 * 768
+OPENVINO_BUDGET_RANGE = (512, 2048)
+
+
+def openvino_budget(hidden_size: int) -> int:
+    """The OpenVINO modes' default tokens per batch for a model of `hidden_size`."""
+    low, high = OPENVINO_BUDGET_RANGE
+    return max(low, min(high, OPENVINO_ACTIVATIONS // hidden_size))
+
+
 TOKENIZE_CHUNK = 16384  # entries per tokenization chunk when tokenization overlaps the model (`Encoder.embed`)
 PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
 
@@ -84,8 +93,8 @@ class Counts:
 
 
 def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
-    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); onnx, onnx_int8, openvino,
-    openvino_int8: the fp32 model, which `Encoder` converts for its runtime (CPU only)."""
+    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); openvino, openvino_int8: the
+    fp32 model, which `Encoder` converts for OpenVINO (CPU only)."""
     if mode in ("exact", *RUNTIME_MODES):
         if mode != "exact" and device.type != "cpu":
             raise ValueError(f"mode {mode} ({RUNTIME_MODES[mode]}) runs on the CPU only; use bf16 on a GPU")
@@ -105,7 +114,7 @@ def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch
 
 def default_layout(model_type: str, device: torch.device, mode: str) -> str:
     """unpadded for ModernBERT on the CPU (the lean forward; with compile its pieces are compiled); padded
-    elsewhere, for other architectures, and for the runtime modes (onnx, openvino)."""
+    elsewhere, for other architectures, and for the OpenVINO modes."""
     lean = model_type == "modernbert" and device.type == "cpu" and mode not in RUNTIME_MODES
     return "unpadded" if lean else "padded"
 
@@ -143,8 +152,9 @@ class Encoder:
         config = model.config
         limit = getattr(config, "max_position_embeddings", 8192)
         self.max_length = min(max_length or limit, limit)
-        openvino = RUNTIME_MODES.get(mode) == "openvino"
-        self.token_budget = token_budget or (OPENVINO_BUDGET if openvino else DEFAULT_BUDGET[device.type])
+        if token_budget is None and mode in RUNTIME_MODES:
+            token_budget = openvino_budget(config.hidden_size)
+        self.token_budget = token_budget or DEFAULT_BUDGET[device.type]
         self.counts = Counts()
         self.overlap_tokenization = device.type == "cuda"  # see `embed`
         self.tokenize_chunk = TOKENIZE_CHUNK
@@ -166,7 +176,7 @@ class Encoder:
         elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
             self._encoder = torch.compile(self._encoder, dynamic=False)
         self._openvino = None
-        if mode in RUNTIME_MODES:  # embeddings through the runtime; `head_logits` too for openvino, torch for onnx
+        if mode in RUNTIME_MODES:  # embeddings and `head_logits` through the runtime's graph
             if device.type != "cpu" or layout != "padded" or compile:
                 raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
             if runtime_cache is None:  # no folder of its own: a temporary one for this Encoder's life
@@ -174,16 +184,11 @@ class Encoder:
 
                 self._runtime_tmp = tempfile.TemporaryDirectory(prefix=f"docketbert-{RUNTIME_MODES[mode]}-")
                 runtime_cache = self._runtime_tmp.name
-            if RUNTIME_MODES[mode] == "onnx":
-                from docketbert.inference.onnx_runtime import OnnxEncoder
+            from docketbert.inference.openvino_runtime import OpenVinoEncoder
 
-                self._encoder = OnnxEncoder.for_model(self._encoder, runtime_cache, quantize=mode == "onnx_int8")
-            else:
-                from docketbert.inference.openvino_runtime import OpenVinoEncoder
-
-                self._openvino = OpenVinoEncoder(
-                    self._encoder, runtime_cache, quantize=mode == "openvino_int8", calibration=self._calibration_rows
-                )
+            self._openvino = OpenVinoEncoder(
+                self._encoder, runtime_cache, quantize=mode == "openvino_int8", calibration=self._calibration_rows
+            )
 
     def _calibration_rows(self) -> list[list[int]]:
         """Token-id rows of synthetic docket entries (docketbert.data.synthetic, seeded): what openvino_int8 is

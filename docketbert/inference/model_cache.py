@@ -1,4 +1,4 @@
-"""Caches of converted models (ONNX Runtime, OpenVINO) beside an export, bound to the weights they were built from.
+"""Caches of converted models (OpenVINO) beside an export, bound to the weights they were built from.
 
 A cache entry `NAME` in a folder is its graph files plus `NAME.json`, a record of
 - the key: a hash of the encoder's weights as loaded (every tensor's name, dtype, shape and bytes), of its config,
