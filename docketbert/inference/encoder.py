@@ -55,9 +55,9 @@ RUNTIME_MODES = {"openvino": "openvino", "openvino_int8": "openvino"}  # mode ->
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
-# The OpenVINO modes' default budget shrinks as the model widens: a batch's activations (tokens x hidden) staying
-# near 512 x 768 floats is what ran fastest on the CPU, from base-150M (512 tokens) to scratch-7M (2,048), where the
-# per-call cost weighs more (bench/openvino_tuning.py, BENCHMARKS.md).
+# The OpenVINO modes' default budget shrinks as the model widens, keeping a batch's activations (tokens x hidden)
+# near 512 x 768 floats: smaller batches never lost on base-150M, while scratch-7M, where the per-call cost weighs
+# more, was mostly fastest at 2,048 (bench/openvino_tuning.py, BENCHMARKS.md).
 OPENVINO_ACTIVATIONS = 512 * 768
 OPENVINO_BUDGET_RANGE = (512, 2048)
 
