@@ -2,8 +2,8 @@
 longest row), and the rotary embedding fused into the CPU plugin's RoPE kernel against the unfused form it replaced.
 
 A variant is MODE:BUDGET[:ROTARY]: `int8:2048` (the torch int8 path, unpadded layout, its default budget),
-`openvino_int8:512:fused` (the OpenVINO defaults for base-150M) or `openvino_int8:2048:unfused` (`-x2` in
-rotate_half, as before; the plugin ran base-150M's int8 graph of that form as reference split, negate and concat
+`openvino_int8:512:fused` (the OpenVINO defaults for base-150M) or `openvino_int8:2048:unfused` (the form before:
+rank-2 cos and sin tables and `-x2` in rotate_half, which the plugin runs as reference split, negate and concat
 kernels). Each OpenVINO graph's count of fused RoPE kernels is recorded. One Encoder per shape, mode and rotary form
 (an OpenVINO graph converted, and for int8 calibrated, once), then `embed` of the same texts end to end with each
 variant in turn, interleaved rep by rep so a drift of the machine hits every variant alike (on a shared machine the
@@ -62,8 +62,7 @@ def rope_kernels(enc: Encoder) -> int | None:
     """Fused RoPE kernels in the compiled "cls" graph of an OpenVINO Encoder (None for the torch path)."""
     if enc.openvino is None:
         return None
-    runtime = enc.openvino.request("cls").get_compiled_model().get_runtime_model()
-    return [op.get_rt_info()["layerType"].astype(str) for op in runtime.get_ops()].count("RoPE")
+    return openvino_runtime.kernel_count(enc.openvino.request("cls").get_compiled_model(), "RoPE")
 
 
 def encoder(shape: str, mode: str, rotary: str, tokenizer, cache: str) -> Encoder:

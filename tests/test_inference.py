@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from tiny_models import WINDOWED_CONFIG
 from transformers import (
     AutoModel,
     AutoTokenizer,
@@ -31,17 +32,10 @@ LONG = "ORDER granting motion to extend time; the deadline for the answer is con
 
 
 def tiny_config(tok, **extra):
-    # Window 2 * 4 + 1 tokens, so entries cross it; layers 0 and 3 global, 1 and 2 local.
+    # tiny_models.WINDOWED_CONFIG (entries cross its window; layers 0 and 3 global) with this tokenizer's ids.
     return ModernBertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        intermediate_size=48,
-        global_attn_every_n_layers=3,
-        local_attention=8,
+        **{**WINDOWED_CONFIG, "vocab_size": len(tok), "pad_token_id": tok.pad_token_id},
         max_position_embeddings=MAX_LEN,
-        pad_token_id=tok.pad_token_id,
         cls_token_id=tok.cls_token_id,
         sep_token_id=tok.sep_token_id,
         bos_token_id=tok.cls_token_id,
@@ -190,7 +184,7 @@ def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
     import openvino as ov
     from transformers import ModernBertModel
 
-    from docketbert.inference.openvino_runtime import OpenVinoEncoder, compile_options, convert
+    from docketbert.inference.openvino_runtime import OpenVinoEncoder, compile_options, convert, kernel_count
 
     config = ModernBertConfig(
         vocab_size=512,
@@ -203,16 +197,12 @@ def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
     torch.manual_seed(0)
     encoder = ModernBertModel(config).eval()
 
-    def ropes(compiled) -> int:
-        return [op.get_rt_info()["layerType"].astype(str) for op in compiled.get_runtime_model().get_ops()].count(
-            "RoPE"
-        )
-
-    assert ropes(ov.Core().compile_model(convert(encoder, "cls"), "CPU", compile_options(1))) == 4
+    compiled = ov.Core().compile_model(convert(encoder, "cls"), "CPU", compile_options(1))
+    assert kernel_count(compiled, "RoPE") == 4
     rows = [[1, *range(5, 5 + n), 2] for n in (3, 17, 40, 90)]
     for quantize in (False, True):
         runtime = OpenVinoEncoder(encoder, tmp_path / "ov", quantize=quantize, calibration=lambda: rows, threads=1)
-        assert ropes(runtime.request("cls").get_compiled_model()) == 4, quantize
+        assert kernel_count(runtime.request("cls").get_compiled_model(), "RoPE") == 4, quantize
 
 
 @pytest.mark.parametrize("head", ["sequence", "token"])

@@ -161,6 +161,12 @@ def calibration_batches(rows: Sequence[Sequence[int]], pad_id: int) -> list[dict
     return out
 
 
+def kernel_count(compiled, kind: str) -> int:
+    """How many nodes of `kind` (the plugin's layer type, e.g. "RoPE", "FullyConnected") a compiled model
+    (openvino.CompiledModel) runs: what its transformations fused the graph into."""
+    return sum(op.get_rt_info()["layerType"].astype(str) == kind for op in compiled.get_runtime_model().get_ops())
+
+
 def compile_options(threads: int) -> dict[str, str]:
     """CPU plugin settings: `threads` inference threads, one stream, latency hint, fp32 precision for non-int8 ops."""
     return {
