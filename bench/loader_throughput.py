@@ -39,9 +39,6 @@ NEEDED = (292_000.0, 400_000.0)
 
 def measure(args, tokenizer, workers: int) -> dict:
     """Tokens/s of one loader with `workers` workers (a dataset of its own, in its own local cache dir)."""
-    from streaming.base.util import clean_stale_shared_memory
-
-    clean_stale_shared_memory()
     local = tempfile.mkdtemp(prefix="loader_bench_") if args.local else None
     dataset = open_split(args.data, args.split, local, args.rows, True, args.seed)
     collator = MLMCollator.for_tokenizer(tokenizer, mlm_probability=0.3, max_seq_len=args.width, seed=args.seed)

@@ -22,6 +22,8 @@ except ImportError:  # pragma: no cover - older omegaconf
     from omegaconf._utils import get_yaml_loader
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
+from docketbert.core.paths import require_input_file
+
 
 @dataclass
 class ModelConfig:
@@ -336,8 +338,7 @@ def _load(schema, yaml_paths: list[str | Path], overrides: list[str] | dict[str,
 def _load_yaml(path: Path, chain: tuple[Path, ...] = ()) -> DictConfig:
     """A YAML file, after the YAML files it names under `defaults:` (paths relative to it). A file that does not
     parse, is not a mapping, or is its own ancestor through `defaults:` is a ConfigError naming it."""
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist" if not path.exists() else f"{path} is not a file")
+    require_input_file(path, "config file", ConfigError)
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(p.name for p in (*chain, resolved))

@@ -160,6 +160,8 @@ def test_cli_on_a_shape_and_an_exported_model(tmp_path, mds_dir):
     for model in report["models"]:
         ran = set(model["speedup"])
         assert ran == set(bv.default_variants(torch.device("cpu"))) and model["speedup"]["seed"] == 1.0  # every default
+        errors = {k: r["error"] for k, r in model["results"].items() if r.get("status") == "error"}
+        assert errors == {}, errors  # openvino_int8 pre-tokenized too: calibrated on the benchmark's token rows
         assert model["results"]["seed"]["entries"] == 24 and model["results"]["seed"]["seconds"] > 0
         assert model["entries_from"].endswith("/eval")
 

@@ -1,6 +1,8 @@
-"""Bad command lines of finetune, evaluate, infer, train_tokenizer, study and report: each ends in one line on
-stderr naming what is wrong, exit code 2, and no traceback. Most run in-process through each command's main(argv);
-a few run as real subprocesses (`python -m ...`, `data_prep/train_tokenizer.py`), as a user types them."""
+"""Bad command lines of finetune, evaluate, infer, train_tokenizer, to_mds, study and report: each ends in one line on
+stderr naming what is wrong (the file, the line where there is one, and what is wrong with it), exit code 2, and no
+traceback. Most run in-process through each command's main(argv); a few run as real subprocesses (`python -m ...`,
+`data_prep/train_tokenizer.py`), as a user types them. `FAULT_CLASSES` names each class of fault and the commands
+it applies to; the table holds a case of every class for every one of them."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tiny_models import REPO, save_tiny_model
+from tiny_models import PICKLE_RAN, REPO, plant_pickle, save_tiny_model
 
 from docketbert import study
-from docketbert.data import tokenizer_training
+from docketbert.data import conversion, tokenizer_training
 from docketbert.downstream import evaluation, finetuning, infer_command
 from docketbert.report import results as report
 
@@ -26,6 +28,7 @@ COMMANDS = {
     "evaluate": evaluation.main,
     "infer": infer_command.main,
     "train_tokenizer": tokenizer_training.main,
+    "to_mds": conversion.main,
     "study": study.main,
     "report": report.main,
 }
@@ -61,6 +64,18 @@ def files(tmp_path_factory, tokenizer_dir, corpus):
     (d / "afile").write_text("not a directory\n")
     (d / "out.jsonl").mkdir()
     (d / "no_yamls").mkdir()
+    plant_pickle(d / "init", d / "pk_init")
+    plant_pickle(d / "init", d / "pt_init", "model.pt")
+    (d / "faketok").mkdir()
+    (d / "faketok" / "tokenizer.json").write_text(json.dumps({"hello": 1}))
+    shutil.copytree(tokenizer_dir, d / "notjson_tok")
+    (d / "notjson_tok" / "tokenizer.json").write_text("not json {\n")
+    (d / "other.json").write_text(json.dumps({"hello": 1}))
+    good = json.dumps({"text": "ORDER 1 granting", "label": "order", "case": "c0"}).encode()
+    (d / "badutf.jsonl").write_bytes(good + b"\n" + good.replace(b"ORDER 1", b"ORDER \xff") + b"\n")
+    for kind, span in (("empty", {"start": 4, "end": 4}), ("back", {"start": 9, "end": 4})):
+        rows = [{**cites[0], "spans": [span]}, cites[1]]
+        (d / f"{kind}span.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return d
 
 
@@ -74,6 +89,11 @@ def ft(files):
     broken = files / "ft_broken_record"
     shutil.copytree(out, broken)
     (broken / "docketbert_finetune.json").write_text("{not json")
+    plant_pickle(out, files / "pk_ft")
+    renamed = plant_pickle(out, files / "renamed_ft")  # a pickle under the safetensors name
+    os.replace(renamed / "pytorch_model.bin", renamed / "model.safetensors")
+    shutil.copytree(out, files / "ft_badtok")
+    (files / "ft_badtok" / "tokenizer.json").write_text("not json {\n")
     return out
 
 
@@ -84,6 +104,20 @@ class Case:
     argv: list[str]
     message: str  # the exact last line of stderr; {d} is the files folder
     needs_ft: bool = False
+    fault: str = ""  # its class in FAULT_CLASSES, if any
+
+
+# Each class of fault and the commands it applies to (pretraining's are in test_config_errors.py).
+INPUT_COMMANDS = {"finetune", "evaluate", "infer", "train_tokenizer", "to_mds", "report"}
+FAULT_CLASSES = {
+    "pickled-model": {"finetune", "evaluate", "infer"},
+    "directory-as-input-file": INPUT_COMMANDS,
+    "device-as-input-file": INPUT_COMMANDS,
+    "not-a-tokenizer": {"finetune", "evaluate", "infer", "to_mds"},
+    "file-as-output-directory": {"finetune", "infer", "train_tokenizer", "to_mds", "report"},
+    "invalid-utf8-task-file": {"finetune", "evaluate"},
+    "empty-or-backwards-span": {"finetune"},
+}
 
 
 FT = ["--task", "entry_type", "--train", "{d}/et.jsonl", "--init", "{d}/init", "--no-baselines"]
@@ -91,6 +125,16 @@ CIT = ["--task", "citations", "--init", "{d}/init", "--output", "{d}/x"]
 INF = ["{d}/ft", "--no-progress", "--device", "cpu"]
 TOK = ["--output", "{d}/tk", "--vocab-size", "512"]
 NOT_A_DIR = "{d}/afile: {d}/afile is a file, not a directory"
+UNDER_A_FILE = "{d}/afile/sub: {d}/afile is a file, not a directory"
+TMDS = ["--tokenizer", "{d}/init", "--no-progress"]  # init holds the tiny model's tokenizer
+PICKLE = (
+    "is a pickle; docketbert loads safetensors only (convert it where the file is trusted: "
+    "from_pretrained(DIR).save_pretrained(DIR) writes model.safetensors)"
+)
+DEVNULL = "/dev/null is a character device, not a regular file"
+FAKETOK = "{d}/faketok/tokenizer.json is not a tokenizer: it has no model or added_tokens (its keys: hello)"
+NOTJSON = "tokenizer.json is not JSON (line 1 column 1: Expecting value): not a tokenizer.json"
+BADUTF = "{d}/badutf.jsonl:2: invalid UTF-8 (byte 0xff, the line's byte 17)"
 
 CASES = [
     # finetune: every one is found before any training
@@ -117,7 +161,100 @@ CASES = [
         "finetune-train-is-a-directory",
         "finetune",
         ["--task", "entry_type", "--train", "{d}", "--init", "{d}/init", "--output", "{d}/x"],
-        "error: --train {d} is a directory, not a task file",
+        "error: --train {d} is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "finetune-eval-is-a-directory",
+        "finetune",
+        [*FT, "--output", "{d}/x", "--eval", "{d}/no_yamls"],
+        "error: --eval {d}/no_yamls is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "finetune-train-is-dev-null",
+        "finetune",
+        ["--task", "entry_type", "--train", "/dev/null", "--init", "{d}/init", "--output", "{d}/x"],
+        "error: --train " + DEVNULL,
+        fault="device-as-input-file",
+    ),
+    Case(
+        "finetune-train-invalid-utf8",
+        "finetune",
+        ["--task", "entry_type", "--train", "{d}/badutf.jsonl", "--init", "{d}/init", "--output", "{d}/x"],
+        "error: " + BADUTF,
+        fault="invalid-utf8-task-file",
+    ),
+    Case(
+        "finetune-eval-invalid-utf8",
+        "finetune",
+        [*FT, "--output", "{d}/x", "--eval", "{d}/badutf.jsonl"],
+        "error: " + BADUTF,
+        fault="invalid-utf8-task-file",
+    ),
+    Case(
+        "finetune-init-pickled-bin",
+        "finetune",
+        [*FT[:4], "--init", "{d}/pk_init", "--output", "{d}/x"],
+        "error: --init {d}/pk_init: {d}/pk_init/pytorch_model.bin " + PICKLE,
+        fault="pickled-model",
+    ),
+    Case(
+        "finetune-init-pickled-pt",
+        "finetune",
+        [*FT[:4], "--init", "{d}/pt_init", "--output", "{d}/x"],
+        "error: --init {d}/pt_init: {d}/pt_init/model.pt " + PICKLE,
+        fault="pickled-model",
+    ),
+    Case(
+        "finetune-tokenizer-not-a-tokenizer",
+        "finetune",
+        [*FT, "--output", "{d}/x", "--tokenizer", "{d}/faketok"],
+        "error: --tokenizer {d}/faketok: " + FAKETOK,
+        fault="not-a-tokenizer",
+    ),
+    Case(
+        "finetune-tokenizer-not-json",
+        "finetune",
+        [*FT, "--output", "{d}/x", "--tokenizer", "{d}/notjson_tok"],
+        "error: --tokenizer {d}/notjson_tok: {d}/notjson_tok/" + NOTJSON,
+        fault="not-a-tokenizer",
+    ),
+    Case(
+        "finetune-tokenizer-is-a-json-file",
+        "finetune",
+        [*FT, "--output", "{d}/x", "--tokenizer", "{d}/other.json"],
+        "error: --tokenizer {d}/other.json: {d}/other.json is a file, not a tokenizer directory (the folder "
+        "holding tokenizer.json)",
+        fault="not-a-tokenizer",
+    ),
+    Case(
+        "finetune-output-under-a-file",
+        "finetune",
+        [*FT, "--output", "{d}/afile/sub"],
+        "error: --output " + UNDER_A_FILE,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "finetune-empty-span",
+        "finetune",
+        [*CIT, "--train", "{d}/emptyspan.jsonl"],
+        "error: {d}/emptyspan.jsonl:1: span 0 [4, 4) is empty (a span covers at least one character)",
+        fault="empty-or-backwards-span",
+    ),
+    Case(
+        "finetune-eval-empty-span",
+        "finetune",
+        [*CIT, "--train", "{d}/cites.jsonl", "--eval", "{d}/emptyspan.jsonl"],
+        "error: {d}/emptyspan.jsonl:1: span 0 [4, 4) is empty (a span covers at least one character)",
+        fault="empty-or-backwards-span",
+    ),
+    Case(
+        "finetune-backwards-span",
+        "finetune",
+        [*CIT, "--train", "{d}/backspan.jsonl"],
+        "error: {d}/backspan.jsonl:1: span 0 [9, 4) ends before it starts",
+        fault="empty-or-backwards-span",
     ),
     Case(
         "finetune-eval-unseen-label",
@@ -163,7 +300,13 @@ CASES = [
         "error: --tokenizer '{d}/notok': no directory {d}/notok, and no HF model of that name could be loaded "
         "(no network, or no such model)",
     ),
-    Case("finetune-output-is-a-file", "finetune", [*FT, "--output", "{d}/afile"], "error: --output " + NOT_A_DIR),
+    Case(
+        "finetune-output-is-a-file",
+        "finetune",
+        [*FT, "--output", "{d}/afile"],
+        "error: --output " + NOT_A_DIR,
+        fault="file-as-output-directory",
+    ),
     Case(
         "finetune-split-without-case",
         "finetune",
@@ -215,6 +358,46 @@ CASES = [
         ["{d}/ft", "--task", "entry_type", "--data", "{d}/nope.jsonl"],
         "error: task file {d}/nope.jsonl does not exist",
         needs_ft=True,
+    ),
+    Case(
+        "evaluate-data-is-a-directory",
+        "evaluate",
+        ["{d}/ft", "--task", "entry_type", "--data", "{d}/no_yamls"],
+        "error: task file {d}/no_yamls is a directory, not a file",
+        needs_ft=True,
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "evaluate-data-is-dev-null",
+        "evaluate",
+        ["{d}/ft", "--task", "entry_type", "--data", "/dev/null"],
+        "error: task file " + DEVNULL,
+        needs_ft=True,
+        fault="device-as-input-file",
+    ),
+    Case(
+        "evaluate-data-invalid-utf8",
+        "evaluate",
+        ["{d}/ft", "--task", "entry_type", "--data", "{d}/badutf.jsonl"],
+        "error: " + BADUTF,
+        needs_ft=True,
+        fault="invalid-utf8-task-file",
+    ),
+    Case(
+        "evaluate-model-pickled",
+        "evaluate",
+        ["{d}/pk_ft", "--task", "entry_type", "--data", "{d}/et.jsonl"],
+        "error: {d}/pk_ft/pytorch_model.bin " + PICKLE,
+        needs_ft=True,
+        fault="pickled-model",
+    ),
+    Case(
+        "evaluate-model-tokenizer-not-json",
+        "evaluate",
+        ["{d}/ft_badtok", "--task", "entry_type", "--data", "{d}/et.jsonl"],
+        "error: {d}/ft_badtok/" + NOTJSON,
+        needs_ft=True,
+        fault="not-a-tokenizer",
     ),
     Case(
         "evaluate-max-length-0",
@@ -287,7 +470,46 @@ CASES = [
         "infer-input-is-a-directory",
         "infer",
         [*INF, "--input", "{d}", "--output", "{d}/p.jsonl"],
-        "error: --input {d} is not a file",
+        "error: --input {d} is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "infer-input-is-dev-null",
+        "infer",
+        [*INF, "--input", "/dev/null", "--output", "{d}/p.jsonl"],
+        "error: --input " + DEVNULL,
+        fault="device-as-input-file",
+    ),
+    Case(
+        "infer-output-under-a-file",
+        "infer",
+        [*INF, "--input", "{d}/entries.jsonl", "--output", "{d}/afile/p.jsonl"],
+        "error: --output {d}/afile/p.jsonl: {d}/afile is a file, not a directory",
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "infer-model-pickled",
+        "infer",
+        ["{d}/pk_ft", *INF[1:], "--input", "{d}/entries.jsonl", "--output", "{d}/p.jsonl"],
+        "error: {d}/pk_ft/pytorch_model.bin " + PICKLE,
+        needs_ft=True,
+        fault="pickled-model",
+    ),
+    Case(
+        "infer-model-pickle-named-safetensors",
+        "infer",
+        ["{d}/renamed_ft", *INF[1:], "--input", "{d}/entries.jsonl", "--output", "{d}/p.jsonl"],
+        "error: {d}/renamed_ft/model.safetensors " + PICKLE,
+        needs_ft=True,
+        fault="pickled-model",
+    ),
+    Case(
+        "infer-tokenizer-not-a-tokenizer",
+        "infer",
+        [*INF, "--input", "{d}/entries.jsonl", "--output", "{d}/p.jsonl", "--tokenizer", "{d}/faketok"],
+        "error: " + FAKETOK,
+        needs_ft=True,
+        fault="not-a-tokenizer",
     ),
     Case(
         "infer-output-format",
@@ -331,6 +553,70 @@ CASES = [
         "train_tokenizer",
         ["--input", "{d}/entries.jsonl", "--output", "{d}/afile"],
         "error: --output " + NOT_A_DIR,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "train_tokenizer-output-under-a-file",
+        "train_tokenizer",
+        ["--input", "{d}/entries.jsonl", "--output", "{d}/afile/sub"],
+        "error: --output " + UNDER_A_FILE,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "train_tokenizer-input-is-a-directory",
+        "train_tokenizer",
+        ["--input", "{d}/no_yamls", *TOK],
+        "error: --input {d}/no_yamls is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "train_tokenizer-input-is-dev-null",
+        "train_tokenizer",
+        ["--input", "/dev/null", *TOK],
+        "error: --input " + DEVNULL,
+        fault="device-as-input-file",
+    ),
+    # to_mds: every input is checked before the tokenizer loads; the tokenizer before anything is written
+    Case(
+        "to_mds-input-missing",
+        "to_mds",
+        ["--input", "{d}/nope.jsonl", "--output", "{d}/mds_x", *TMDS],
+        "error: input {d}/nope.jsonl does not exist",
+    ),
+    Case(
+        "to_mds-input-is-a-directory",
+        "to_mds",
+        ["--input", "{d}/no_yamls", "--output", "{d}/mds_x", *TMDS],
+        "error: input {d}/no_yamls is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "to_mds-input-is-dev-null",
+        "to_mds",
+        ["--input", "{d}/entries.jsonl", "/dev/null", "--output", "{d}/mds_x", *TMDS],
+        "error: input " + DEVNULL,
+        fault="device-as-input-file",
+    ),
+    Case(
+        "to_mds-tokenizer-not-a-tokenizer",
+        "to_mds",
+        ["--input", "{d}/entries.jsonl", "--output", "{d}/mds_x", "--tokenizer", "{d}/faketok", "--no-progress"],
+        "error: " + FAKETOK,
+        fault="not-a-tokenizer",
+    ),
+    Case(
+        "to_mds-output-is-a-file",
+        "to_mds",
+        ["--input", "{d}/entries.jsonl", "--output", "{d}/afile", *TMDS],
+        "error: --output " + NOT_A_DIR,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "to_mds-output-under-a-file",
+        "to_mds",
+        ["--input", "{d}/entries.jsonl", "--output", "{d}/afile/sub", *TMDS],
+        "error: --output " + UNDER_A_FILE,
+        fault="file-as-output-directory",
     ),
     # study
     Case(
@@ -371,7 +657,34 @@ CASES = [
     ),
     # report
     Case("report-runs-missing", "report", ["{d}/noruns"], "error: {d}/noruns is not a directory (it does not exist)"),
-    Case("report-out-is-a-file", "report", ["{d}", "--out", "{d}/afile"], "error: --out " + NOT_A_DIR),
+    Case(
+        "report-out-is-a-file",
+        "report",
+        ["{d}", "--out", "{d}/afile"],
+        "error: --out " + NOT_A_DIR,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "report-out-under-a-file",
+        "report",
+        ["{d}", "--out", "{d}/afile/sub"],
+        "error: --out " + UNDER_A_FILE,
+        fault="file-as-output-directory",
+    ),
+    Case(
+        "report-template-is-a-directory",
+        "report",
+        ["{d}", "--out", "{d}/rep", "--template", "{d}/no_yamls"],
+        "error: template {d}/no_yamls is a directory, not a file",
+        fault="directory-as-input-file",
+    ),
+    Case(
+        "report-template-is-dev-null",
+        "report",
+        ["{d}", "--out", "{d}/rep", "--template", "/dev/null"],
+        "error: template " + DEVNULL,
+        fault="device-as-input-file",
+    ),
     Case(
         "report-template-missing",
         "report",
@@ -402,9 +715,13 @@ def _call(command: str, argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_the_table_is_large_enough():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 80
     assert len({c.id for c in CASES}) == len(CASES)
     assert {c.command for c in CASES} == set(COMMANDS)
+    assert {c.fault for c in CASES} - {""} == set(FAULT_CLASSES)
+    for fault, commands in FAULT_CLASSES.items():
+        covered = {c.command for c in CASES if c.fault == fault}
+        assert covered == commands, f"{fault}: no case for {', '.join(sorted(commands - covered))}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -418,6 +735,8 @@ def test_bad_command_line(case: Case, files, request, capsys):
     assert rc == 2, both[-2000:]
     assert lines and lines[-1] == _fill(case.message, files)
     assert not (files / "x").exists(), "a finetune error must come before anything is written"
+    assert not (files / "mds_x").exists(), "a to_mds error must come before anything is written"
+    assert not (files / PICKLE_RAN).exists(), "a planted pickle was unpickled"
 
 
 def test_infer_refuses_its_input_by_symlink_and_leaves_it_intact(files, capsys):
@@ -487,9 +806,10 @@ def test_a_killed_infer_leaves_no_complete_looking_output(files, ft, capsys):
 KILL_ROWS = 2000
 
 
-def test_subprocess_command_lines(files):
+def test_subprocess_command_lines(files, ft):
     """As a user types them: `python -m ...` and the data_prep script print one line and exit with 2 (the rest of the
-    table runs in-process: each subprocess pays the imports again)."""
+    table runs in-process: each subprocess pays the imports again). A planted pickle is refused by docketbert's own
+    line, not torch's."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     cases = [
         (
@@ -512,9 +832,15 @@ def test_subprocess_command_lines(files):
             ["-m", "docketbert.study", "--yamls", f"{files}/nope", "--dry-run"],
             f"error: --yamls {files}/nope is not a directory",
         ),
+        (
+            ["-m", "docketbert.infer", f"{files}/pk_ft", *INF[1:], "--input", f"{files}/entries.jsonl"]
+            + ["--output", f"{files}/p.jsonl"],
+            f"error: {files}/pk_ft/pytorch_model.bin {PICKLE}",
+        ),
     ]
     for argv, message in cases:
         proc = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
         assert lines[-1] == message
+    assert not (files / PICKLE_RAN).exists()

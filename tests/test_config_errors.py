@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_models import PICKLE_RAN, plant_pickle, save_tiny_model
 
 from docketbert import train
 
@@ -18,6 +19,11 @@ TINY = REPO / "yamls" / "tiny.yaml"
 TIME = "a positive integer with a unit (ep, ba, sp, tok), e.g. 1ep, 1000ba, 440000000tok"
 INTERVAL = "a positive integer with a unit (ep, ba, sp, tok, dur), e.g. 1ep, 1000ba, 0.05dur (a fraction of the run)"
 ATTN = "('auto', 'sdpa', 'eager', 'flash_attention_2', 'flex_attention', 'docketbert_varlen')"
+PICKLE = (
+    "is a pickle; docketbert loads safetensors only (convert it where the file is trusted: "
+    "from_pretrained(DIR).save_pretrained(DIR) writes model.safetensors)"
+)
+REBUILD = "rebuild the split with data_prep/to_mds.py"
 
 # (overrides or YAML name, the message after "config error: "); {mds}, {runs}, {files} are filled in.
 CASES = [
@@ -127,12 +133,51 @@ CASES = [
     (["list.yaml"], "config file {files}/list.yaml must be a mapping of keys to values (key: value), not a list"),
     (["cycle_a.yaml"], "defaults: cycle in {files}/cycle_a.yaml: cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml"),
     (["missing.yaml"], "config file {files}/missing.yaml does not exist"),
+    (["adir.yaml"], "config file {files}/adir.yaml is a directory, not a file"),
+    # a planted pickle where a model is read, refused before torch sees it
+    (["model.init={files}/pickled"], "model.init='{files}/pickled': {files}/pickled/pytorch_model.bin " + PICKLE),
+    (["model.init={files}/pickled_pt"], "model.init='{files}/pickled_pt': {files}/pickled_pt/model.pt " + PICKLE),
+    (
+        ["callbacks.distillation.teacher={files}/pickled"],
+        "callbacks.distillation.teacher='{files}/pickled': {files}/pickled/pytorch_model.bin " + PICKLE,
+    ),
+    # JSON that is not a tokenizer, named with what is wrong with it
+    (
+        ["tokenizer={files}/faketok"],
+        "tokenizer='{files}/faketok': {files}/faketok/tokenizer.json is not a tokenizer: it has no model or "
+        "added_tokens (its keys: hello)",
+    ),
+    (
+        ["tokenizer={files}/notjson_tok"],
+        "tokenizer='{files}/notjson_tok': {files}/notjson_tok/tokenizer.json is not JSON (line 1 column 1: "
+        "Expecting value): not a tokenizer.json",
+    ),
+    (
+        ["tokenizer={files}/other.json"],
+        "tokenizer='{files}/other.json': {files}/other.json is a file, not a tokenizer directory (the folder "
+        "holding tokenizer.json)",
+    ),
+    # a file where the run's folder goes
+    (["run_root={files}/afile"], "run_root='{files}/afile': {files}/afile is a file, not a directory"),
+    # shard columns streaming would unpickle, or that are not what to_mds.py writes
+    (
+        ["data.path={files}/pkl_column"],
+        "data.train_split='train': {files}/pkl_column/train/index.json: shard part-00000/shard.00000.mds column "
+        f"'docket' is encoded as 'pkl', a pickle that streaming would unpickle (it can run code): refused; {REBUILD}",
+    ),
+    (
+        ["data.path={files}/str_ids"],
+        "data.train_split='train': {files}/str_ids/train/index.json: shard part-00000/shard.00000.mds column "
+        f"'input_ids' is encoded as 'str', not ndarray:uint16 or ndarray:uint32 as data_prep/to_mds.py writes it: "
+        f"{REBUILD}",
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
-def bad_files(tmp_path_factory, mds_dir):
-    """YAMLs that do not parse, model directories that are not ModernBERTs, and MDS datasets that do not fit."""
+def bad_files(tmp_path_factory, mds_dir, tokenizer_dir):
+    """YAMLs that do not parse, model directories that are not ModernBERTs or hold pickled weights, tokenizers that
+    are not, and MDS datasets that do not fit or hold columns docketbert does not read."""
     import shutil
 
     out = tmp_path_factory.mktemp("bad_files")
@@ -152,6 +197,23 @@ def bad_files(tmp_path_factory, mds_dir):
     shutil.copytree(mds_dir, other)
     stats = json.loads((other / "stats.json").read_text())
     (other / "stats.json").write_text(json.dumps({**stats, "vocab_size": 4096}))
+    (out / "adir.yaml").mkdir()
+    (out / "afile").write_text("not a directory\n")
+    save_tiny_model(out / "tiny", tokenizer_dir, 2, with_tokenizer=False, max_position_embeddings=1024)
+    plant_pickle(out / "tiny", out / "pickled")
+    plant_pickle(out / "tiny", out / "pickled_pt", "model.pt")
+    (out / "faketok").mkdir()
+    (out / "faketok" / "tokenizer.json").write_text(json.dumps({"hello": 1}))
+    shutil.copytree(tokenizer_dir, out / "notjson_tok")
+    (out / "notjson_tok" / "tokenizer.json").write_text("not json {\n")
+    (out / "other.json").write_text(json.dumps({"hello": 1}))
+    for name, column, encoding in (("pkl_column", "docket", "pkl"), ("str_ids", "input_ids", "str")):
+        shutil.copytree(mds_dir, out / name)
+        index_file = out / name / "train" / "index.json"
+        index = json.loads(index_file.read_text())
+        for shard in index["shards"]:
+            shard["column_encodings"][shard["column_names"].index(column)] = encoding
+        index_file.write_text(json.dumps(index))
     return out
 
 
@@ -177,10 +239,11 @@ def test_bad_config_is_one_line(args, message, mds_dir, tokenizer_dir, tmp_path,
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"config error: {want}"
     assert err.count("config error:") == 1
+    assert not (bad_files / PICKLE_RAN).exists(), "a planted pickle was unpickled"
 
 
 def test_table_is_large_enough():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 60
 
 
 @pytest.mark.parametrize(

@@ -152,3 +152,32 @@ def test_to_mds_counts_the_unclosed_row(exports, tmp_path, tokenizer_dir):
     stats = json.loads((out / "stats.json").read_text())
     assert stats["rows_read"] == 30 and stats["dropped"]["malformed_csv_row"] == 1
     assert stats["inputs"][0]["csv_escape"] == "backslash"
+
+
+def test_a_quote_inside_an_unquoted_field_is_data(tmp_path):
+    """A quote opens a quoted field only as the field's first character; inside an unquoted field it is data, in
+    either dialect: alone, several, before a quoted multi-line field on the same line. (PostgreSQL never writes such
+    a field: COPY TO quotes it.) An unclosed quote at a field's start still costs its one row."""
+    path = tmp_path / "hand_written.csv"
+    path.write_text(
+        "id,kind,description,docket_id\n"
+        '1,motion,MOTION 5" thick,100\n'
+        '2,order,"quoted ""as PostgreSQL writes it""",100\n'
+        '3,5" x 7",say "hi" twice: "hi",101\n'
+        '4,12" ruler,"multi\nline, with a comma",101\n'
+        '5,x,"never closed,102\n'
+        "6,x,ORDER granting,102\n"
+    )
+    want = [
+        'MOTION 5" thick',
+        'quoted "as PostgreSQL writes it"',
+        'say "hi" twice: "hi"',
+        "multi\nline, with a comma",
+        None,
+        "ORDER granting",
+    ]
+    for escape in ("auto", "none", "backslash"):
+        rows = list(iter_rows(path, text_column="description", csv_escape=escape))
+        assert texts(rows) == want, escape
+        assert [r.drop for r in rows] == [None] * 4 + ["malformed_csv_row", None], escape
+        assert [r.docket for r in rows] == ["100", "100", "101", "101", None, "102"], escape

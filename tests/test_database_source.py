@@ -112,10 +112,11 @@ def to_mds(pg, out: Path, tokenizer_dir: Path, *extra: str, url: str | None = No
 
 def read_split(path: Path) -> list[dict]:
     from streaming import StreamingDataset
-    from streaming.base.util import clean_stale_shared_memory
 
-    clean_stale_shared_memory()
-    ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
+    from docketbert.data.shared_memory import registering
+
+    with registering():
+        ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
     return [ds[i] for i in range(len(ds))]
 
 

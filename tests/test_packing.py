@@ -24,12 +24,10 @@ from docketbert.data.packing import (
     split_packed_batch,
 )
 from docketbert.model.masked_lm import MaskedLMModel
-from docketbert.model.packed_attention import VARLEN
 from docketbert.training.run_options import (
     packed_attn_implementation,
     resolve_compile,
     resolve_packing,
-    varlen_available,
 )
 from docketbert.training.trainer import build_trainer
 
@@ -56,7 +54,7 @@ def test_packing_options():
     assert resolve_compile(True, False) is True and resolve_compile(False, True) is False
     with pytest.raises(ValueError, match="model.compile must be true, false or auto"):
         resolve_compile("sometimes", False)
-    assert packed_attn_implementation("auto", "sdpa", "gpu") == (VARLEN if varlen_available() else "flex_attention")
+    assert packed_attn_implementation("auto", "sdpa", "gpu") == "flex_attention"
     assert packed_attn_implementation("auto", "sdpa", "cpu") == "sdpa"
     assert packed_attn_implementation("sdpa", "sdpa", "gpu") == "sdpa"
     with pytest.raises(ValueError, match="flash_attention_2"):

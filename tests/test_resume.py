@@ -15,11 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from stray_processes import wait_until_gone
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "tiny.yaml"
@@ -55,9 +57,13 @@ def command(mds_dir, tokenizer_dir, run_root, packed: bool) -> list[str]:
     return [sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), *(f"{k}={v}" for k, v in values.items())]
 
 
+# Marks every process these tests start (their loader workers and fork servers inherit it): none may outlive them.
+MARK = f"resume-{uuid.uuid4().hex}"
+
+
 def start(args: list[str], log_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_API")}
-    env.update({"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+    env.update({"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "DOCKETBERT_TEST_MARK": MARK})
     log = open(log_path, "a")  # noqa: SIM115 - the child process writes it until it ends
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -128,6 +134,8 @@ def test_killed_runs_resume_bit_exactly(mds_dir, tokenizer_dir, tmp_path, packed
         assert torch.equal(got_weights[name], tensor), (context, name, (got_weights[name] - tensor).abs().max())
     # Exactly save_num_checkpoints_to_keep checkpoints remain, the killed processes' extras pruned.
     assert len(list((run_dir / "checkpoints").glob("ep*-ba*-rank0.pt"))) == 2, context
+    # No loader worker or fork server of a killed run, or of a finished one, is left.
+    assert wait_until_gone(MARK) == [], context
 
 
 def batches_logged_after(log_path: Path, offset: int) -> int:

@@ -25,10 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 def read_split(path: Path) -> list[dict]:
     """Every sample of one split, in order. Each path must be read only once per process (shared memory)."""
     from streaming import StreamingDataset
-    from streaming.base.util import clean_stale_shared_memory
 
-    clean_stale_shared_memory()
-    ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
+    from docketbert.data.shared_memory import registering
+
+    with registering():
+        ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
     return [ds[i] for i in range(len(ds))]
 
 

@@ -1,8 +1,10 @@
-"""Helpers shared by tests: tiny ModernBERTs saved as HF directories, run overrides, and the to_mds arguments the
-shared MDS fixture is built with."""
+"""Helpers shared by tests: tiny ModernBERTs saved as HF directories (and copies with planted pickle weights), run
+overrides, and the to_mds arguments the shared MDS fixture is built with."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from transformers import ModernBertForMaskedLM
@@ -85,3 +87,29 @@ def tiny_shape_overrides(**config) -> dict[str, object]:
 
 def load_export(run_dir: Path) -> ModernBertForMaskedLM:
     return ModernBertForMaskedLM.from_pretrained(run_dir / "hf")
+
+
+PICKLE_RAN = "planted_pickle_ran"  # what a planted pickle creates beside its model folder if it is ever unpickled
+
+
+class _Planted:
+    """Unpickled, it would create the folder PICKLE_RAN: a stand-in for a payload."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def plant_pickle(src: Path, dst: Path, name: str = "pytorch_model.bin") -> Path:
+    """A copy of the model folder `src` whose weights are a torch pickle `name` (holding a planted object that
+    would create `dst.parent / PICKLE_RAN`) instead of model.safetensors."""
+    import torch
+    from safetensors.torch import load_file
+
+    shutil.copytree(src, dst)
+    weights = load_file(dst / "model.safetensors")
+    (dst / "model.safetensors").unlink()
+    torch.save({**weights, "planted": _Planted(dst.parent / PICKLE_RAN)}, dst / name)
+    return dst

@@ -30,6 +30,7 @@ from transformers import ModernBertConfig, ModernBertModel
 from docketbert.core import cpu_memory
 from docketbert.core.batching import pad_rows
 from docketbert.core.device import synchronize
+from docketbert.model.weights import load_pretrained
 
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 # The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
@@ -212,7 +213,7 @@ class EncoderSource:
         if self.path is not None:
             from transformers import AutoModel
 
-            model = AutoModel.from_pretrained(self.path, attn_implementation=attn)
+            model = load_pretrained(AutoModel, self.path, attn_implementation=attn)
         else:
             config = ModernBertConfig.from_dict(self.config.to_dict())
             config._attn_implementation = attn

@@ -34,6 +34,7 @@ import torch
 from docketbert.bench.protocols import EncoderSource, Settings, sweep
 from docketbert.core.device import synchronize
 from docketbert.inference.encoder import RUNTIME_MODES, Encoder, apply_mode
+from docketbert.inference.openvino_runtime import CALIBRATION_ENTRIES
 
 # Variant-name layout -> (Encoder layout, attention implementation).
 LAYOUTS = {
@@ -87,6 +88,7 @@ class Variant:
         pooling: str = "cls",
         max_length: int | None = None,
         runtime_cache: str | None = None,
+        calibration_rows: Sequence[Sequence[int]] | None = None,
     ) -> Encoder:
         """A fresh fast-path Encoder of `source` (weights in this variant's mode, moved to the device); a runtime
         mode (openvino) keeps its converted graphs in `runtime_cache` (default: a folder of its own)."""
@@ -103,6 +105,7 @@ class Variant:
             layout=layout,
             compile=self.compile,
             runtime_cache=runtime_cache if self.mode in RUNTIME_MODES else None,
+            calibration_rows=calibration_rows,
         )
 
     def __call__(self, source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
@@ -130,8 +133,10 @@ class Variant:
                 **result,
             }
         try:
-            enc = self.encoder(source, s)
             ids = [e.tolist() for e in entries]
+            # No tokenizer here: openvino_int8 is calibrated on the benchmark's own token rows.
+            calibration = ids[:CALIBRATION_ENTRIES] if self.mode == "openvino_int8" else None
+            enc = self.encoder(source, s, calibration_rows=calibration)
             enc.embed_ids(ids)  # warm-up (kernels, allocator, compilation)
             synchronize(enc.device)
             start = time.perf_counter()

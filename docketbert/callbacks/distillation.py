@@ -27,8 +27,10 @@ from transformers import AutoTokenizer, ModernBertForMaskedLM, PreTrainedTokeniz
 
 from docketbert.config import ConfigError
 from docketbert.core.batching import IGNORE_INDEX
+from docketbert.core.tokenizer import tokenizer_fault
 from docketbert.model.build import resolve_attn_implementation, resolve_model_source
 from docketbert.model.modernbert import encoder_of, mlm_logits
+from docketbert.model.weights import UnsafeWeightsError, load_pretrained
 from docketbert.registry import register_callback
 from docketbert.training.run_options import resolve_packing
 
@@ -53,6 +55,9 @@ def check_same_tokenizer(teacher_dir: str, tokenizer: PreTrainedTokenizerBase | 
         return
     if not any((Path(teacher_dir) / f).exists() for f in ("tokenizer.json", "tokenizer_config.json")):
         return
+    fault = tokenizer_fault(teacher_dir)
+    if fault:
+        raise ConfigError(f"distillation teacher {teacher_dir!r}: {fault}")
     theirs = AutoTokenizer.from_pretrained(teacher_dir)
     if theirs.get_vocab() != tokenizer.get_vocab():
         raise ConfigError(
@@ -169,7 +174,10 @@ def build_distillation(
     source = resolve_model_source(teacher, run_root)
     check_same_tokenizer(source, tokenizer)
     attn = resolve_attn_implementation(cfg.model.attn_implementation if cfg is not None else "auto", on_gpu)
-    model = ModernBertForMaskedLM.from_pretrained(source, attn_implementation=attn)
+    try:
+        model = load_pretrained(ModernBertForMaskedLM, source, attn_implementation=attn)
+    except UnsafeWeightsError as err:
+        raise ConfigError(f"distillation teacher {teacher!r}: {err}") from None
     if tokenizer is not None and len(tokenizer) > model.config.vocab_size:
         raise ConfigError(
             f"distillation teacher {teacher!r} has a vocabulary of {model.config.vocab_size} but the "

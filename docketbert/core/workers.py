@@ -52,3 +52,40 @@ def resolve_num_workers(setting: int | str, local_world_size: int | None = None)
     if not isinstance(setting, int) or setting < 0:
         raise ValueError(f"data.num_workers must be a non-negative integer or auto, not {setting!r}")
     return setting
+
+
+def worker_context(preload: tuple[str, ...] = ()):
+    """The multiprocessing context worker processes are started from: `forkserver` where the OS has it.
+
+    A plain fork copies a process whose other threads (torch's, OpenMP's, the tokenizer's) may hold a lock at that
+    instant; the child then sleeps on it forever, outliving its parent. The fork server is a single-threaded
+    process started once per parent, with `preload` imported, that forks each worker (cheaply, the imports
+    done); it exits when its parent does, and the workers' watchdog sees their parent change and stop."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
+
+
+def exit_with(pid: int, worker_id: int = 0) -> None:
+    """A loader's `worker_init_fn` (bound to the training process's pid): the worker ends the moment process `pid`
+    does. torch's own watchdog watches the worker's parent, which for a fork-server worker is the fork server, and
+    the fork server lives on while any worker holds its pipe: after a SIGKILL neither would ever end."""
+    import select
+    import threading
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        return  # no pidfd on this OS: torch's watchdog only
+
+    def watch() -> None:
+        select.select([fd], [], [])  # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=watch, name="docketbert-exit-with-parent", daemon=True).start()

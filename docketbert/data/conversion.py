@@ -56,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from docketbert.core.paths import require_input_file, require_output_dir
 from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.database import DEFAULT_TABLE, RECAP_TABLE, is_database_url
 from docketbert.data.dedup import HashSet64, hash64
@@ -605,9 +606,8 @@ def _open_inputs(args: argparse.Namespace):
         return [Input(f"{d['database']} {d['stream']}", "postgresql") for d in db.describe()], db
     inputs = []
     for name in args.input:
+        require_input_file(name, "input", InputError)
         path = Path(name).resolve()
-        if not path.is_file():
-            raise InputError(f"input {name} does not exist")
         fmt = args.format or detect_format(path)
         escape = resolve_csv_escape(path, args.csv_escape) if fmt == "csv" else None
         inp = Input(str(path), fmt, path, escape)
@@ -637,6 +637,7 @@ def _check_splits(stats: dict, strict: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     start = time.time()
     out = Path(args.output)
+    require_output_dir(out, f"--output {args.output}", InputError)
     inputs, db = _open_inputs(args)
     try:
         return _run(args, out, inputs, db, start)

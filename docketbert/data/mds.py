@@ -7,8 +7,11 @@ the sample, not of a generator that worker processes and resumption would each a
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from docketbert.data.shared_memory import registering
 
 if TYPE_CHECKING:  # streaming is slow to import: it is imported where a split is opened, not with this module
     from streaming import StreamingDataset
@@ -33,6 +36,19 @@ def _keyed_dataset_class() -> type:
         def get_item(self, sample_id: int, retry: int = 7) -> Any:
             sample = super().get_item(sample_id, retry)
             return {**sample, "sample_id": int(sample_id), "epoch": self._iter_epoch}
+
+        def __getstate__(self) -> dict[str, Any]:
+            """Without the FileLocks streaming creates lazily once this process has read a shard or iterated (they
+            hold thread locks, which do not pickle): a worker started by a fork server or spawned gets the rest and
+            creates its own."""
+            state = self.__dict__.copy()
+            state.pop("_cache_filelock", None)
+            barrier = state.get("_shared_barrier")
+            if barrier is not None and "lock" in vars(barrier):
+                barrier = copy.copy(barrier)
+                del barrier.lock
+                state["_shared_barrier"] = barrier
+            return state
 
     KeyedStreamingDataset.__module__ = __name__
     KeyedStreamingDataset.__qualname__ = "KeyedStreamingDataset"
@@ -67,12 +83,9 @@ def open_split(
     dataset_class = _dataset_class()
     if local is None and is_remote(path):
         raise ValueError(f"data.path {path!r} is remote: set data.local to a cache folder on local disk")
-    if local is None:
-        if not (Path(path) / split / "index.json").exists():
-            raise FileNotFoundError(
-                f"no MDS split at {Path(path) / split} (index.json missing): run data_prep/to_mds.py first"
-            )
-        return dataset_class(local=path, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed)
-    return dataset_class(
-        remote=path, local=local, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed
-    )
+    if local is None and not (Path(path) / split / "index.json").exists():
+        missing = Path(path) / split
+        raise FileNotFoundError(f"no MDS split at {missing} (index.json missing): run data_prep/to_mds.py first")
+    where = {"local": path} if local is None else {"remote": path, "local": local}
+    with registering():  # other jobs on this machine neither lose their shared memory nor race for a prefix
+        return dataset_class(**where, split=split, batch_size=batch_size, shuffle=shuffle, shuffle_seed=seed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from docketbert.core.batching import IGNORE_INDEX, pad_rows, truncate_entry
+from docketbert.core.workers import exit_with, worker_context
 
 if TYPE_CHECKING:  # streaming is slow to import: only the type is needed here
     from streaming import StreamingDataset
@@ -211,10 +214,22 @@ def build_dataloader(
     )
 
 
+# What the loader's fork server imports once, so that each worker it forks starts with them loaded: the modules
+# whose objects (the keyed dataset, the collators, the packed rows) the workers unpickle.
+LOADER_PRELOAD = ("docketbert.data.mds", "docketbert.data.packing")
+
+
 def worker_options(num_workers: int, prefetch_factor: int = 4) -> dict[str, Any]:
-    """DataLoader keyword arguments for `num_workers` worker processes (persistent, prefetching)."""
+    """DataLoader keyword arguments for `num_workers` worker processes (persistent, prefetching, started by a fork
+    server: `docketbert.core.workers.worker_context`)."""
     if num_workers < 0 or prefetch_factor < 1:
         raise ValueError(f"num_workers must be >= 0 and prefetch_factor >= 1, got {num_workers}, {prefetch_factor}")
     if num_workers == 0:
         return {"num_workers": 0}
-    return {"num_workers": num_workers, "persistent_workers": True, "prefetch_factor": prefetch_factor}
+    return {
+        "num_workers": num_workers,
+        "persistent_workers": True,
+        "prefetch_factor": prefetch_factor,
+        "multiprocessing_context": worker_context(LOADER_PRELOAD),
+        "worker_init_fn": functools.partial(exit_with, os.getpid()),
+    }

@@ -11,12 +11,15 @@ CSV follows PostgreSQL's `COPY ... (FORMAT csv)` rules, in either of its two quo
     character;
   * `backslash` (`ESCAPE '\\'`, CourtListener's bulk exports): inside a quoted field \\" is a quote and \\\\ a
     backslash; outside quotes (no FORCE_QUOTE) a backslash is an ordinary character, as PostgreSQL writes it.
-In both, a doubled quote inside quotes is read as one quote. `auto` (the default) detects the dialect from the
-head of the file (`detect_csv_escape`). A quoted field that never closes (by the end of the file, or within a
-budget of characters) makes its record one `malformed_csv_row` that ends before the next line that reads as
-the start of a new row (an integer first field and the right shape); the rows after it are kept. The price: a
-multi-line field with an inner line that reads as a whole row of the file (an integer, then as many fields as
-the header) is taken for a swallowed row too.
+In both, a doubled quote inside quotes is read as one quote. A quote opens a quoted field only as the field's first
+character; elsewhere in an unquoted field (`MOTION 5" thick`) it is data, as Python's csv module reads it. PostgreSQL
+never writes such a quote (COPY TO quotes any field holding one), so its exports read the same either way; its COPY
+FROM would instead open a quoted part there and fail at the end of the file, or run on into the next row.
+`auto` (the default) detects the dialect from the head of the file (`detect_csv_escape`). A quoted field that never
+closes (by the end of the file, or within a budget of characters) makes its record one `malformed_csv_row` that ends
+before the next line that reads as the start of a new row (an integer first field, the right shape, and no quote
+inside an unquoted field); the rows after it are kept. The price: a multi-line field with an inner line that reads
+as a whole row of the file (an integer, then as many fields as the header) is taken for a swallowed row too.
 """
 
 from __future__ import annotations
@@ -237,17 +240,21 @@ def _jsonl_rows(lines: Iterable[bytes], text_key: str, docket_key: str | None) -
 
 # ------------------------------------------------------------------------------------------------- CSV
 
-_UNQUOTED_STOP = re.compile(r'[,"]')
 _QUOTED_STOP_BACKSLASH = re.compile(r'["\\]')
 # A doubled quote inside a field's text: PostgreSQL writes it only in the default dialect (no ESCAPE), where
 # a quote is doubled; with ESCAPE '\' a quote is \" and "" is only ever an empty field or \"" at a field's end.
 _DOUBLED_QUOTE_IN_TEXT = re.compile(r'(?<![,\n\r\\])""(?![,\r\n])')
 
 
-def _scan(s: str, fields: list[str], buf: list[str], in_quotes: bool, backslash: bool) -> bool:
+def _scan(
+    s: str, fields: list[str], buf: list[str], in_quotes: bool, backslash: bool, stray: list[int] | None = None
+) -> bool:
     """Parse one physical line `s` (with its line end) into `fields`, continuing a record whose current field
-    holds `buf`. Returns whether the line ended inside a quoted field (the record continues on the next line)."""
+    holds `buf` (a line that starts outside quotes starts a record). Returns whether the line ended inside a quoted
+    field (the record continues on the next line). A quote opens a quoted field only as a field's first character;
+    anywhere else outside quotes it is data (its offset is added to `stray` when given)."""
     i = 0
+    at_start = not in_quotes
     while True:
         if in_quotes:
             if backslash:
@@ -265,7 +272,7 @@ def _scan(s: str, fields: list[str], buf: list[str], in_quotes: bool, backslash:
                     buf.append('"')
                     i = j + 2
                 else:
-                    in_quotes = False
+                    in_quotes = False  # the field goes on unquoted: a quote before its end is data
                     i = j + 1
             else:  # a backslash escapes only a quote or a backslash; before anything else it is itself
                 c = s[j + 1 : j + 2]
@@ -276,19 +283,23 @@ def _scan(s: str, fields: list[str], buf: list[str], in_quotes: bool, backslash:
                     buf.append("\\")
                     i = j + 1
         else:
-            m = _UNQUOTED_STOP.search(s, i)
-            if m is None:
+            if at_start and s.startswith('"', i):
+                in_quotes, at_start = True, False
+                i += 1
+                continue
+            j = s.find(",", i)
+            end = len(s) if j < 0 else j
+            if stray is not None and s.find('"', i, end) >= 0:
+                stray.append(s.find('"', i, end))
+            if j < 0:
                 buf.append(s[i:].rstrip("\r\n"))
                 fields.append("".join(buf))
                 buf.clear()
                 return False
-            j = m.start()
             buf.append(s[i:j])
-            if s[j] == ",":
-                fields.append("".join(buf))
-                buf.clear()
-            else:
-                in_quotes = True
+            fields.append("".join(buf))
+            buf.clear()
+            at_start = True
             i = j + 1
 
 
@@ -299,11 +310,12 @@ def _looks_like_row_start(s: str, backslash: bool, n_fields: int, i_text: int) -
         return False
     fields: list[str] = []
     buf: list[str] = []
-    in_quotes = _scan(s, fields, buf, False, backslash)
-    if not fields or not fields[0].isdigit():
+    stray: list[int] = []
+    in_quotes = _scan(s, fields, buf, False, backslash, stray)
+    if stray or not fields or not fields[0].isdigit():  # PostgreSQL writes no quote inside an unquoted field
         return False
     if in_quotes:
-        return len(fields) == i_text and buf[:1] == [""]
+        return len(fields) == i_text  # (a quote opens a field only at its start)
     return len(fields) == n_fields
 
 
@@ -329,6 +341,7 @@ class _Feed:
 
     def __init__(self):
         self.lines: list[str] = []  # reversed: pop() gives the next
+        self.exhausted = False  # csv asked for a line past the record's: it read the record as longer
 
     def __iter__(self):
         return self
@@ -336,6 +349,7 @@ class _Feed:
     def __next__(self) -> str:
         if self.lines:
             return self.lines.pop()
+        self.exhausted = True
         raise StopIteration
 
 
@@ -356,9 +370,10 @@ def _csv_records(
     number of fields. Such a record ends before its first later line that reads as the start of a row, which is
     read again; without one, the lines after its first are read again unless it began with an integer id.
 
-    Where a backslash cannot be an escape (the `none` dialect, or a record without one) a record ends at the
-    first line end after an even number of quotes, and Python's csv module (the same rules there, in C) splits
-    it; the rest goes through `_scan`."""
+    Where a backslash cannot be an escape (the `none` dialect, or a record without one) Python's csv module (the
+    same rules there, in C: a quote opens a quoted field only at the field's start) splits the record; a line with
+    an odd number of quotes is scanned (`_scan`) to tell whether the record goes on. The rest goes through
+    `_scan`."""
     raise_csv_field_limit()
     feed = _Feed()
     reader = csv.reader(feed, doublequote=True, strict=False)
@@ -376,27 +391,28 @@ def _csv_records(
         size = len(text)
         over = False
         slow = backslash and "\\" in text
-        odd = text.count('"') & 1
-        while odd and not slow:
+        # An even number of quotes closes every quoted field it opens unless a quote is data (inside an unquoted
+        # field); csv then reports wanting a further line (feed.exhausted below). An odd number is scanned.
+        in_quotes = not slow and bool(text.count('"') & 1) and _scan(text, [], [], False, backslash)
+        while in_quotes and not slow:
             line = lines.next()
             if line is None:
                 break
             used.append(line)
             size += len(line[0])
             slow = backslash and "\\" in line[0]
-            odd ^= line[0].count('"') & 1
+            in_quotes = slow or _scan(line[0], [], [], True, backslash)
             over = size > budget
             if over:
                 break
         fields: list[str] | None = None
-        in_quotes = bool(odd)
         if not (slow or in_quotes or over):
-            feed.lines = [u[0] for u in reversed(used)]
+            feed.lines, feed.exhausted = [u[0] for u in reversed(used)], False
             try:
                 fields = next(reader)
             except (csv.Error, StopIteration):
                 fields = None
-            if feed.lines:  # a quote inside an unquoted field, which csv reads as a character: read as PostgreSQL
+            if feed.lines or feed.exhausted:  # csv ends the record elsewhere (a line end in an unquoted field)
                 fields, feed.lines = None, []
         if fields is None:
             fields, buf, in_quotes = _scan_lines(used, backslash)

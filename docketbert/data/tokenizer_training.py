@@ -20,6 +20,7 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from docketbert.core.paths import require_input_file, require_output_dir
 from docketbert.core.text import clean_text
 from docketbert.data.readers import InputError, detect_format, iter_rows
 
@@ -127,14 +128,8 @@ def check_args(args: argparse.Namespace) -> None:
     """The command's user errors, before any reading: inputs are files, the output is (or can become) a
     directory, and the sizes are in range."""
     for path in args.input:
-        if not Path(path).exists():
-            raise InputError(f"--input {path} does not exist")
-        if not Path(path).is_file():
-            raise InputError(f"--input {path} is not a file")
-    out = Path(args.output)
-    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise InputError(f"--output {out}: {blocker} is a file, not a directory")
+        require_input_file(path, "--input", InputError)
+    require_output_dir(args.output, f"--output {args.output}", InputError)
     if args.vocab_size < 512:
         raise InputError(f"--vocab-size {args.vocab_size} is too small (at least 512: 256 bytes + merges)")
     if args.min_frequency < 0:

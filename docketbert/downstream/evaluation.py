@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from docketbert.core.tokenizer import check_tokenizer_files
 from docketbert.downstream.finetune_record import RECORD, finetune_record, recorded_task
 from docketbert.downstream.tasks import (
     TASKS,
@@ -37,6 +38,7 @@ from docketbert.downstream.tasks import (
     task_for_head,
 )
 from docketbert.inference.encoder import CPU_MODES, MODES
+from docketbert.model.weights import check_safe_weights, load_pretrained
 
 
 @torch.no_grad()
@@ -139,22 +141,25 @@ def evaluate_examples(
 def load_model(model_dir: str, task: str | Task):
     from transformers import AutoTokenizer
 
-    model = get_task(task).model_class().from_pretrained(model_dir, attn_implementation="sdpa")
+    model = load_pretrained(get_task(task).model_class(), model_dir, attn_implementation="sdpa")
     if torch.cuda.is_available():
         model = model.cuda()
     return model, AutoTokenizer.from_pretrained(model_dir)
 
 
 def check_model_dir(model_dir: str, task_name: str) -> dict:
-    """The fine-tune record of `model_dir` after checking that it is an export with a head for `task_name`: the
-    task its record names must be `task_name` (a head of another task would be scored on random weights), and
-    without a record the head's config must fit the task. A mismatch is a ValueError naming both."""
+    """The fine-tune record of `model_dir` after checking that it is an export (safetensors weights, tokenizer files
+    that read) with a head for `task_name`: the task its record names must be `task_name` (a head of another task
+    would be scored on random weights), and without a record the head's config must fit the task. A mismatch is a
+    ValueError naming both."""
     from transformers import AutoConfig
 
     path = Path(model_dir)
     if not (path / "config.json").is_file():
         what = "does not exist" if not path.exists() else "has no config.json"
         raise FileNotFoundError(f"model directory {model_dir} {what}: give a docketbert.finetune output")
+    check_safe_weights(path)
+    check_tokenizer_files(path)
     info = finetune_record(path)
     recorded = recorded_task(path)
     if recorded is not None and recorded != task_name:

@@ -33,10 +33,13 @@ import torch
 
 from docketbert.config import ConfigError, FinetuneConfig, load_finetune_config
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
+from docketbert.core.paths import require_input_file, require_output_dir
+from docketbert.core.tokenizer import tokenizer_fault
 from docketbert.downstream.finetune_record import RECORD
 from docketbert.downstream.tasks import TASKS, Task, get_task, load_task, split_by_case
 from docketbert.model.build import resolve_model_source
 from docketbert.model.packed_attention import install_padding_safe_masks
+from docketbert.model.weights import load_pretrained, weights_fault
 from docketbert.training.optim import adamw
 
 log = logging.getLogger("docketbert.finetune")
@@ -77,21 +80,21 @@ def check_inputs(cfg: FinetuneConfig) -> None:
     """The paths a fine-tune reads and writes, before anything is loaded: the task files exist, and the output is
     a directory or can become one."""
     for key, value in (("train", cfg.train), ("eval", cfg.eval)):
-        if value is not None and not Path(value).is_file():
-            what = "is a directory, not a task file" if Path(value).is_dir() else "does not exist"
-            raise FileNotFoundError(f"--{key} {value} {what}")
-    out = Path(cfg.output)
-    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
-    if blocker is not None and not blocker.is_dir():
-        raise FileNotFoundError(f"--output {out}: {blocker} is a file, not a directory")
+        if value is not None:
+            require_input_file(value, f"--{key}")
+    require_output_dir(cfg.output, f"--output {cfg.output}")
 
 
 def init_config(cfg: FinetuneConfig, source: str):
     """The init's config (its max_position_embeddings bound max_length), or a one-line error saying what `--init`
-    may be: a run name (`<run_root>/<name>/hf`), a model directory, or an HF model name."""
+    may be: a run name (`<run_root>/<name>/hf`), a model directory, or an HF model name. A directory's weights must
+    be safetensors (unless --from-scratch, which reads only its config)."""
     from transformers import AutoConfig
 
     config = _load_pretrained(AutoConfig, "--init", cfg.init, source, "config.json", f"no run {cfg.run_root}/")
+    fault = None if cfg.from_scratch or not Path(source).is_dir() else weights_fault(source)
+    if fault:
+        raise ValueError(f"--init {cfg.init}: {fault}")
     positions = getattr(config, "max_position_embeddings", None)
     if positions is not None and cfg.max_length > positions:
         raise ConfigError(
@@ -106,7 +109,10 @@ def load_tokenizer(cfg: FinetuneConfig, source: str):
     from transformers import AutoTokenizer
 
     flag, given = ("--tokenizer", cfg.tokenizer) if cfg.tokenizer else ("--init", cfg.init)
-    return _load_pretrained(AutoTokenizer, flag, given, cfg.tokenizer or source, "a tokenizer")
+    fault = tokenizer_fault(cfg.tokenizer or source)
+    if fault:
+        raise ValueError(f"{flag} {given}: {fault}")
+    return _load_pretrained(AutoTokenizer, flag, given, cfg.tokenizer or source, "tokenizer")
 
 
 def _load_pretrained(cls, flag: str, given: str, source: str, needs: str, also: str = ""):
@@ -146,7 +152,7 @@ def build_model(
     if from_scratch:
         config = AutoConfig.from_pretrained(source, **kwargs)
         return install_padding_safe_masks(cls.from_config(config, attn_implementation=attn))
-    return install_padding_safe_masks(cls.from_pretrained(source, attn_implementation=attn, **kwargs))
+    return install_padding_safe_masks(load_pretrained(cls, source, attn_implementation=attn, **kwargs))
 
 
 class LengthGroupedBatches(torch.utils.data.Sampler):

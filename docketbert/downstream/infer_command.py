@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from docketbert.core.paths import require_input_file, require_output_dir
+
 NPY_HEADER = 128  # bytes: magic, version, length, the header dict padded with spaces
 
 
@@ -170,10 +172,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def check_args(args: argparse.Namespace) -> None:
     """Every check that needs no model: the input is a readable file, the output a new name for a known format in
     a directory, and never the input itself (by any path: symlinks, relative names, hard links)."""
-    if not args.input.exists():
-        raise UsageError(f"--input {args.input} does not exist")
-    if not args.input.is_file():
-        raise UsageError(f"--input {args.input} is not a file")
+    require_input_file(args.input, "--input", UsageError)
     if args.output.suffix.lower() not in WRITERS:
         raise UsageError(f"--output must end in {', '.join(WRITERS)} (got {args.output.name})")
     for written in (args.output, partial_path(args.output)):
@@ -181,9 +180,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--output {written} is the input file {args.input}: it would be overwritten")
     if args.output.is_dir():
         raise UsageError(f"--output {args.output} is a directory")
-    parent = next((d for d in args.output.absolute().parents if d.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise UsageError(f"--output {args.output}: {parent} is not a directory")
+    require_output_dir(args.output.parent, f"--output {args.output}", UsageError)
     for flag, value, least in (
         ("--chunk-size", args.chunk_size, 1),
         ("--max-length", args.max_length, 2),

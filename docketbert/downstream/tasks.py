@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from docketbert.core.batching import IGNORE_INDEX, pad_rows
+from docketbert.core.paths import require_input_file
 from docketbert.downstream import spans as span_codec
 from docketbert.downstream.examples import Example, TaskDataError
 from docketbert.downstream.metrics import multilabel_metrics, span_metrics
@@ -338,8 +339,12 @@ def _row_spans(row: dict, text: str, where: str) -> list[tuple[int, int]]:
         start, end = (span.get("start"), span.get("end")) if isinstance(span, dict) else (None, None)
         if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
             raise TaskDataError(f"{where}: span {i} needs integer `start` and `end`, got {span!r}")
-        if not 0 <= start < end <= len(text):
+        if not (0 <= start <= len(text) and 0 <= end <= len(text)):
             raise TaskDataError(f"{where}: span {i} [{start}, {end}) is outside the text (length {len(text)})")
+        if end == start:
+            raise TaskDataError(f"{where}: span {i} [{start}, {end}) is empty (a span covers at least one character)")
+        if end < start:
+            raise TaskDataError(f"{where}: span {i} [{start}, {end}) ends before it starts")
         if "text" in span and text[start:end] != span["text"]:
             raise TaskDataError(f"{where}: span {i} text {span['text']!r} != text[{start}:{end}] {text[start:end]!r}")
         spans.append((start, end))
@@ -373,11 +378,16 @@ def load_task(path: str | Path, task: str | Task) -> list[Example]:
     """Read and check a task JSONL file; a bad row raises TaskDataError naming its line."""
     task = get_task(task)
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"task file {path} does not exist")
+    require_input_file(path, "task file")
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise TaskDataError(
+                    f"{path}:{lineno}: invalid UTF-8 (byte {raw[e.start]:#04x}, the line's byte {e.start + 1})"
+                ) from None
             if not line.strip():
                 rows.append(None)
                 continue

@@ -35,6 +35,8 @@ Empty entries are encoded as [CLS][SEP] and counted; entries longer than `max_le
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,8 +48,10 @@ import torch
 from docketbert.core.batching import by_token_count, token_budget_batches
 from docketbert.core.cpu_memory import keep_freed_memory
 from docketbert.core.device import resolve_device
+from docketbert.core.tokenizer import check_tokenizer_files
 from docketbert.core.transfer import to_device
 from docketbert.model.modernbert import classifier_logits, encoder_of
+from docketbert.model.weights import check_safe_weights, load_pretrained
 
 MODES = ("exact", "bf16", "int8", "openvino", "openvino_int8")
 CPU_MODES = ("int8", "openvino", "openvino_int8")  # modes that run on the CPU only
@@ -141,7 +145,10 @@ class Encoder:
         layout: str | None = None,
         compile: bool = False,
         runtime_cache: str | Path | None = None,
+        calibration_rows: Sequence[Sequence[int]] | None = None,
     ):
+        """`calibration_rows`: token-id rows openvino_int8 is calibrated on instead of the tokenized synthetic
+        entries (an Encoder without a tokenizer, fed token ids, needs them)."""
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
         layout = layout or default_layout(model.config.model_type, device, mode)
@@ -186,8 +193,19 @@ class Encoder:
                 runtime_cache = self._runtime_tmp.name
             from docketbert.inference.openvino_runtime import OpenVinoEncoder
 
+            calibration, key = self._calibration_rows, None
+            if calibration_rows is not None:
+                rows = [list(map(int, r)) for r in calibration_rows]
+                digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+                calibration, key = (lambda: rows), f"rows:{len(rows)}:{digest}"
+            elif tokenizer is None and mode == "openvino_int8":
+                raise ValueError("mode openvino_int8 without a tokenizer needs calibration_rows (token-id rows)")
             self._openvino = OpenVinoEncoder(
-                self._encoder, runtime_cache, quantize=mode == "openvino_int8", calibration=self._calibration_rows
+                self._encoder,
+                runtime_cache,
+                quantize=mode == "openvino_int8",
+                calibration=calibration,
+                **({"calibration_key": key} if key else {}),
             )
 
     def _calibration_rows(self) -> list[list[int]]:
@@ -215,7 +233,8 @@ class Encoder:
         tokenizer: str | Path | None = None,
         compile: bool = False,
     ) -> Encoder:
-        """Load `model_dir` (an HF export: config.json, weights, tokenizer files or `tokenizer=`). A fine-tuned
+        """Load `model_dir` (an HF export: config.json, safetensors weights, tokenizer files or `tokenizer=`; a
+        pickle-format weights file or a tokenizer file that does not read is a one-line ValueError). A fine-tuned
         head (architectures *ForSequenceClassification / *ForTokenClassification) is loaded with its head, so
         `head_logits` works; any other export loads as the bare encoder."""
         from transformers import (
@@ -231,6 +250,8 @@ class Encoder:
             raise FileNotFoundError(f"{model_dir} has no config.json: not an exported model directory")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+        check_safe_weights(model_dir)
+        check_tokenizer_files(tokenizer or model_dir)
         device = resolve_device(device)
         config = AutoConfig.from_pretrained(model_dir)
         if layout is None:
@@ -243,7 +264,7 @@ class Encoder:
             loader = AutoModelForSequenceClassification
         elif "ForTokenClassification" in archs:
             loader = AutoModelForTokenClassification
-        model = loader.from_pretrained(model_dir, attn_implementation=attn_implementation)
+        model = load_pretrained(loader, model_dir, attn_implementation=attn_implementation)
         model = apply_mode(model.eval(), mode, device).to(device)
         tok = AutoTokenizer.from_pretrained(tokenizer or model_dir)
         if not tok.is_fast:

@@ -188,6 +188,7 @@ class OpenVinoEncoder:
         quantize: bool = False,
         calibration: Callable[[], Sequence[Sequence[int]]] | None = None,
         threads: int | None = None,
+        calibration_key: str = f"synthetic:{CALIBRATION_ENTRIES}",
     ):
         import openvino as ov
 
@@ -204,7 +205,7 @@ class OpenVinoEncoder:
         if quantize:
             import nncf
 
-            self._key_parts.update(nncf=nncf.__version__, calibration=f"synthetic:{CALIBRATION_ENTRIES}")
+            self._key_parts.update(nncf=nncf.__version__, calibration=calibration_key)
         self._key: str | None = None  # computed once (hashing the weights), on first use
         self._requests: dict[str, object] = {}
 

@@ -16,6 +16,7 @@ import torch
 from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerBase
 
 from docketbert.model.packed_attention import VARLEN, install_padding_safe_masks
+from docketbert.model.weights import UnsafeWeightsError, load_pretrained, weights_fault
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,16 @@ def is_hub_id(name: str) -> bool:
 
 def resolve_init(name: str, run_root: str | Path = "runs", key: str = "model.init") -> str:
     """`model.init` resolved without touching the network: an earlier run's export, an existing directory (whose
-    config.json must be a ModernBERT's), or an HF hub id (`owner/name`). Anything else (a path that does not exist,
-    a bare name that is no run) raises ValueError, so a typo never reaches the hub."""
+    config.json must be a ModernBERT's, and whose weights safetensors: `weights_fault`), or an HF hub id
+    (`owner/name`). Anything else (a path that does not exist, a bare name that is no run) raises ValueError, so a
+    typo never reaches the hub."""
     source = resolve_model_source(name, run_root)
     path = Path(source).expanduser()
     if path.is_dir():
         check_modernbert_dir(path, f"{key}={name!r}")
+        fault = weights_fault(path)
+        if fault:
+            raise UnsafeWeightsError(f"{key}={name!r}: {fault}")
         return str(path)
     if path.exists():
         raise ValueError(f"{key}={name!r} is a file: name a model directory, a run, or an HF hub id")
@@ -169,7 +174,7 @@ def build_mlm_model(
     (transformers' ModernBertConfig defaults) with `config_overrides`, sized to the tokenizer's vocabulary."""
     overrides = dict(config_overrides)
     if init is not None:
-        model = ModernBertForMaskedLM.from_pretrained(init, attn_implementation=attn_implementation, **overrides)
+        model = load_pretrained(ModernBertForMaskedLM, init, attn_implementation=attn_implementation, **overrides)
         if len(tokenizer) > model.config.vocab_size:
             raise ValueError(
                 f"tokenizer has {len(tokenizer)} tokens but {init!r} has a vocabulary of "

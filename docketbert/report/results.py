@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docketbert.core.paths import input_file_fault, output_dir_fault
 from docketbert.downstream.finetune_record import RECORD
 from docketbert.report.downstream_table import downstream_table
 
@@ -292,14 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     problem = None
     if not args.runs.is_dir():
         problem = f"{args.runs} is not a directory" + ("" if args.runs.exists() else " (it does not exist)")
-    elif args.template is not None and not args.template.is_file():
-        problem = f"template {args.template} does not exist"
+    elif args.template is not None and input_file_fault(args.template):
+        problem = f"template {args.template} {input_file_fault(args.template)}"
     elif args.finetune is not None and not args.finetune.is_dir():
         problem = f"--finetune {args.finetune} is not a directory"
-    else:
-        blocker = next((d for d in (out, *out.parents) if d.exists()), None)
-        if blocker is not None and not blocker.is_dir():
-            problem = f"--out {out}: {blocker} is a file, not a directory"
+    elif output_dir_fault(out):
+        problem = f"--out {out}: {output_dir_fault(out)}"
     if problem is None:
         try:
             written = write_report(args.runs, out, args.template, args.finetune)

@@ -7,9 +7,12 @@ from typing import Any
 
 from docketbert.model.packed_attention import VARLEN
 
-# Packed attentions that run slowly uncompiled (flex_attention's eager fallback) or launch-bound (the varlen path's
-# per-layer pieces, as HF's encoder layers are): `model.compile: auto` compiles the encoder for them on a GPU.
-COMPILED_ON_GPU = ("flex_attention", VARLEN)
+# The packed attention whose compiled form is the one measured on a GPU (flex_attention runs slowly on its eager
+# fallback): `model.compile: auto` compiles the encoder for it on a GPU. The varlen path compiles when asked
+# (`model.compile: true`) until it has been measured there (BENCHMARKS.md, "GPU paths").
+COMPILED_ON_GPU = ("flex_attention",)
+# What packed GPU runs use unless model.attn_implementation names another: the path measured on a GPU.
+PACKED_GPU_DEFAULT = "flex_attention"
 
 
 def _true_false_auto(key: str, requested: Any, auto: bool) -> bool:
@@ -37,24 +40,13 @@ def compiles_by_default(packing: bool, attn: str, device: str) -> bool:
     return packing and device == "gpu" and attn in COMPILED_ON_GPU
 
 
-def varlen_available() -> bool:
-    """Whether this torch ships the varlen Flash kernel (`torch.nn.attention.varlen.varlen_attn`)."""
-    try:
-        from torch.nn.attention.varlen import varlen_attn  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def packed_attn_implementation(requested: str, resolved: str, device: str) -> str:
-    """Attention for packed rows: on a GPU unless one was named, the varlen path (`VARLEN`: torch's varlen Flash
-    kernel on the entries laid end to end, no masks) where torch ships it, else flex_attention (it skips the masked
-    blocks); the flash-attn package cannot be installed here. Named flex_attention keeps BlockMasks; sdpa/eager take
-    dense per-entry masks (CPU, or when named); named `VARLEN` runs the per-entry sdpa reference off the GPU."""
+    """Attention for packed rows: on a GPU unless one was named, flex_attention (it skips the masked blocks; the
+    path measured on a GPU); the flash-attn package cannot be installed here. Named `VARLEN` (torch's varlen Flash
+    kernel on the entries laid end to end, no masks) is opt-in on a GPU and runs the per-entry sdpa reference off
+    it; sdpa/eager take dense per-entry masks (CPU, or when named)."""
     if requested == "auto":
-        if device != "gpu":
-            return resolved
-        return VARLEN if varlen_available() else "flex_attention"
+        return PACKED_GPU_DEFAULT if device == "gpu" else resolved
     if resolved == "flash_attention_2":
         raise ValueError(
             "data.packing with attn_implementation flash_attention_2 is not supported: "

@@ -21,17 +21,18 @@ from composer.core import Callback, DataSpec, State
 from composer.optim import LinearWithWarmupScheduler
 from composer.utils import dist, get_device, reproducibility
 from omegaconf import OmegaConf
-from streaming.base.util import clean_stale_shared_memory
 
 from docketbert.callbacks.hf_export import HFExport
 from docketbert.callbacks.packing_monitor import PackingMonitor
 from docketbert.config import ConfigError, TrainConfig, to_yaml
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
+from docketbert.core.paths import require_output_dir
 from docketbert.core.tokenizer import load_tokenizer
 from docketbert.core.workers import resolve_num_workers
 from docketbert.data.mds import is_remote, open_split
 from docketbert.data.mlm import MLMCollator, build_dataloader, count_real_tokens
 from docketbert.data.packing import build_packed_loader, packed_batch_rows, split_packed_batch
+from docketbert.data.shard_columns import check_shard_columns
 from docketbert.model.build import (
     build_mlm_model,
     check_model_config,
@@ -100,6 +101,7 @@ def check_data(cfg: TrainConfig, vocab_size: int) -> None:
             samples = _split_samples(root / split)
         except (OSError, ValueError, TypeError, AttributeError) as err:
             raise ConfigError(f"{key}={split!r}: {root / split / 'index.json'} is not an MDS index ({err})") from None
+        check_shard_columns(root / split / "index.json", f"{key}={split!r}")
         if samples == 0:
             fix = "set data.eval_split=null or rebuild with a larger eval split" if key == "data.eval_split" else ""
             raise ConfigError(
@@ -153,6 +155,7 @@ def check_run(cfg: TrainConfig) -> CheckedRun:
     if isinstance(vocab, int) and vocab < len(tokenizer):
         source = "model.config.vocab_size" if "vocab_size" in cfg.model.config else f"model.init={cfg.model.init!r}"
         raise ConfigError(f"{source} has a vocabulary of {vocab}, fewer than the tokenizer's {len(tokenizer)} tokens")
+    require_output_dir(cfg.run_dir, f"run_root={cfg.run_root!r}", ConfigError)
     check_data(cfg, len(tokenizer))
     load_plugins()
     context = {"run_dir", "tokenizer", "cfg"}
@@ -174,7 +177,6 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     precision = resolve_precision(cfg.precision, torch_device)
     dist.initialize_dist(get_device(device))
     set_cpu_threads(device)
-    clean_stale_shared_memory()
     reproducibility.seed_all(cfg.seed)
     run_dir = cfg.run_dir
     world = dist.get_world_size()
