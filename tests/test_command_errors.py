@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tiny_models import PICKLE_RAN, REPO, plant_pickle, save_tiny_model
+from tiny_models import PICKLE_RAN, REPO, plant_pickle, save_tiny_model, write_bad_model_files
 
 from docketbert import study
 from docketbert.data import conversion, tokenizer_training
@@ -64,13 +64,7 @@ def files(tmp_path_factory, tokenizer_dir, corpus):
     (d / "afile").write_text("not a directory\n")
     (d / "out.jsonl").mkdir()
     (d / "no_yamls").mkdir()
-    plant_pickle(d / "init", d / "pk_init")
-    plant_pickle(d / "init", d / "pt_init", "model.pt")
-    (d / "faketok").mkdir()
-    (d / "faketok" / "tokenizer.json").write_text(json.dumps({"hello": 1}))
-    shutil.copytree(tokenizer_dir, d / "notjson_tok")
-    (d / "notjson_tok" / "tokenizer.json").write_text("not json {\n")
-    (d / "other.json").write_text(json.dumps({"hello": 1}))
+    write_bad_model_files(d, d / "init", tokenizer_dir)
     good = json.dumps({"text": "ORDER 1 granting", "label": "order", "case": "c0"}).encode()
     (d / "badutf.jsonl").write_bytes(good + b"\n" + good.replace(b"ORDER 1", b"ORDER \xff") + b"\n")
     for kind, span in (("empty", {"start": 4, "end": 4}), ("back", {"start": 9, "end": 4})):
@@ -195,15 +189,15 @@ CASES = [
     Case(
         "finetune-init-pickled-bin",
         "finetune",
-        [*FT[:4], "--init", "{d}/pk_init", "--output", "{d}/x"],
-        "error: --init {d}/pk_init: {d}/pk_init/pytorch_model.bin " + PICKLE,
+        [*FT[:4], "--init", "{d}/pickled", "--output", "{d}/x"],
+        "error: --init {d}/pickled: {d}/pickled/pytorch_model.bin " + PICKLE,
         fault="pickled-model",
     ),
     Case(
         "finetune-init-pickled-pt",
         "finetune",
-        [*FT[:4], "--init", "{d}/pt_init", "--output", "{d}/x"],
-        "error: --init {d}/pt_init: {d}/pt_init/model.pt " + PICKLE,
+        [*FT[:4], "--init", "{d}/pickled_pt", "--output", "{d}/x"],
+        "error: --init {d}/pickled_pt: {d}/pickled_pt/model.pt " + PICKLE,
         fault="pickled-model",
     ),
     Case(

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_models import PICKLE_RAN, plant_pickle, save_tiny_model
+from tiny_models import PICKLE_RAN, save_tiny_model, write_bad_model_files
 
 from docketbert import train
 
@@ -200,13 +200,7 @@ def bad_files(tmp_path_factory, mds_dir, tokenizer_dir):
     (out / "adir.yaml").mkdir()
     (out / "afile").write_text("not a directory\n")
     save_tiny_model(out / "tiny", tokenizer_dir, 2, with_tokenizer=False, max_position_embeddings=1024)
-    plant_pickle(out / "tiny", out / "pickled")
-    plant_pickle(out / "tiny", out / "pickled_pt", "model.pt")
-    (out / "faketok").mkdir()
-    (out / "faketok" / "tokenizer.json").write_text(json.dumps({"hello": 1}))
-    shutil.copytree(tokenizer_dir, out / "notjson_tok")
-    (out / "notjson_tok" / "tokenizer.json").write_text("not json {\n")
-    (out / "other.json").write_text(json.dumps({"hello": 1}))
+    write_bad_model_files(out, out / "tiny", tokenizer_dir)
     for name, column, encoding in (("pkl_column", "docket", "pkl"), ("str_ids", "input_ids", "str")):
         shutil.copytree(mds_dir, out / name)
         index_file = out / name / "train" / "index.json"

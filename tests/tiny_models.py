@@ -113,3 +113,18 @@ def plant_pickle(src: Path, dst: Path, name: str = "pytorch_model.bin") -> Path:
     (dst / "model.safetensors").unlink()
     torch.save({**weights, "planted": _Planted(dst.parent / PICKLE_RAN)}, dst / name)
     return dst
+
+
+def write_bad_model_files(d: Path, model_dir: Path, tokenizer_dir: Path) -> None:
+    """The planted and malformed model and tokenizer files both command-error tables refer to, under `d`: pickled
+    weights (`pickled`, `pickled_pt`, copies of `model_dir`), a JSON that is no tokenizer (`faketok`, `other.json`)
+    and a tokenizer folder whose tokenizer.json does not parse (`notjson_tok`)."""
+    import json
+
+    plant_pickle(model_dir, d / "pickled")
+    plant_pickle(model_dir, d / "pickled_pt", "model.pt")
+    (d / "faketok").mkdir()
+    (d / "faketok" / "tokenizer.json").write_text(json.dumps({"hello": 1}))
+    shutil.copytree(tokenizer_dir, d / "notjson_tok")
+    (d / "notjson_tok" / "tokenizer.json").write_text("not json {\n")
+    (d / "other.json").write_text(json.dumps({"hello": 1}))
