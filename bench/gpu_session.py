@@ -13,12 +13,17 @@ skipped, one that fails as its error, and the JSON is rewritten after every stag
   train_e2e       bench/train_throughput.py --train-py: `composer docketbert/train.py` (build_trainer) end to end
                   on the synthetic shards, ~200 steps, loader workers on auto, beside the isolated step, the ratio
   loader          bench/loader_throughput.py on the same shards: the training loader's real tokens/s with 0, 1, 2
-                  and auto workers on this machine's CPUs, against the 292k-400k the step consumes
+                  and auto workers, each started by a plain fork and by the fork server, on this machine's CPUs,
+                  against the 292k-400k the step consumes
   infer_base      python -m docketbert.bench --end-to-end, base-150M, 100k entries (tokenization included): seed
                   protocol (timed on --seed-entries and scaled), bf16 padded, bf16 unpadded (varlen on CUDA) eager
                   and compiled, each fast variant profiled (top ops, busy fraction)
   infer_others    the same as infer_base for scratch-7M and sliced-large-10l-175M
   train_baselines train_throughput, base-150M: the seed recipe and HF dense rows, each compiled and eager
+  infer_db        bench/infer_throughput.py: infer from PostgreSQL into a table against the front door, base-150M
+                  bf16 (tiny: scratch-7M int8 on the CPU), the ratio; needs the PostgreSQL server binaries
+  bench_variants  python -m docketbert.bench, scratch-7M: every variant the device runs (--list), pre-tokenized and
+                  --end-to-end, each one a time and no error (the CPU ones are tests/test_bench_variants.py)
 --tiny: every stage on this machine's CPU at tiny shapes and few steps (a dry run of the script). What needs a GPU
 (the kernel, flex_attention, cuda-only variants) is recorded as skipped with the reason; the reference paths run.
 
@@ -55,6 +60,8 @@ STAGES = (
     "infer_base",
     "infer_others",
     "train_baselines",
+    "bench_variants",
+    "infer_db",
 )
 # Each stage's time box in seconds on the GPU (and on the CPU with --tiny).
 BOXES = {
@@ -65,6 +72,8 @@ BOXES = {
     "infer_base": (150, 400),
     "infer_others": (90, 400),
     "train_baselines": (120, 400),
+    "bench_variants": (120, 400),
+    "infer_db": (120, 400),
 }
 MIN_BOX = 20
 
@@ -391,6 +400,7 @@ def loader(ctx) -> dict:
 
     path = ctx.scratch / "loader.json"
     argv = ["--data", str(shards(ctx)), "--tokenizer", str(ctx.inputs / "tok"), "--json", str(path)]
+    argv += ["--start-methods", "fork,forkserver"]  # the fork server beside the plain fork it replaced
     if ctx.tiny:  # a small packing buffer, so that the timed batches still pack several buffers
         argv += ["--rows", "16", "--width", "256", "--buffer", "256", "--batches", "12", "--warmup", "1"]
     return run_script(loader_throughput.main, argv, path)
@@ -453,6 +463,48 @@ def infer(ctx, shapes: list[str], name: str) -> dict:
     return run_script(command.main, argv, path)
 
 
+def bench_variants(ctx) -> dict:
+    """Every variant of the bench's table that runs on this device, in both timings, on scratch-7M."""
+    from docketbert.bench import command
+    from docketbert.bench.variants import VARIANTS
+
+    names = [n for n, v in VARIANTS.items() if v.skipped(ctx.device) is None and not (ctx.tiny and v.compile)]
+    if ctx.tiny:
+        ctx.skipped_branches["bench_variants"] = {
+            "cuda-only variants": [n for n, v in VARIANTS.items() if v.skipped(ctx.device)],
+            "compiled variants": "compile on the CPU; tests/test_bench_variants.py runs them (slow)",
+        }
+    out = {}
+    for timing, flags in (
+        ("pre-tokenized", []),
+        ("end-to-end", ["--end-to-end", "--tokenizer", str(ctx.inputs / "tok")]),
+    ):
+        path = ctx.scratch / f"bench_variants_{timing}.json"
+        argv = ["scratch-7M", "--device", ctx.device.type, "--entries", "24" if ctx.tiny else "2000", *flags]
+        argv += ["--data", str(ctx.inputs / "data" / "docket_entries.jsonl.gz")] if flags else []
+        argv += ["--variants", *names, "--json", str(path)]
+        run = run_script(command.main, argv, path)
+        results = run["result"].get("models", [{}])[0].get("results", {})
+        out[timing] = {
+            "exit": run["exit"],
+            "entries_per_s": {n: r.get("entries_per_s") for n, r in results.items()},
+            "not_timed": {n: r.get("error") or r.get("status") for n, r in results.items() if not r.get("seconds")},
+        }
+    return out
+
+
+def infer_db(ctx) -> dict:
+    import infer_throughput
+
+    path = ctx.scratch / "infer_db.json"
+    if ctx.tiny:
+        argv = ["--shape", "scratch-7M", "--rows", "300", "--modes", "int8", "--device", "cpu"]
+    else:
+        argv = ["--shape", "base-150M", "--rows", "50000", "--modes", "bf16", "--device", "cuda"]
+    report = infer_throughput.main([*argv, "--tokenizer", str(ctx.inputs / "tok"), "--json", str(path)])
+    return {"argv": argv, "result": report}
+
+
 class Context:
     def __init__(self, args):
         self.tiny, self.inputs = args.tiny, Path(args.inputs)
@@ -469,6 +521,8 @@ RUNNERS = {
     "infer_base": lambda ctx: infer(ctx, ["base-150M"], "infer_base"),
     "infer_others": lambda ctx: infer(ctx, ["scratch-7M", "sliced-large-10l-175M"], "infer_others"),
     "train_baselines": train_baselines,
+    "bench_variants": bench_variants,
+    "infer_db": infer_db,
 }
 
 

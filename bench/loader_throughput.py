@@ -9,10 +9,12 @@ The loader is the one `docketbert.training.trainer.build_trainer` builds: a Stre
 --warmup batches (worker start-up, the first shard reads) are not timed, then --batches are, as fast as the loader
 yields them (nothing else runs in this process, so this is the loader's ceiling: in training the step shares the
 CPU with it). Real tokens = the batches' attention-mask sums. The rate the GPU needs: --need (default 292k and 400k
-real tokens/s, base-150M's measured packed step and its target).
+real tokens/s, base-150M's measured packed step and its target). --start-methods fork,forkserver times the workers
+started by a plain fork (what the loader did before) beside the fork server it uses now, in the same run.
 
     uv run python bench/loader_throughput.py --data MDS --tokenizer TOK --json /tmp/loader.json
     uv run python bench/loader_throughput.py --data MDS --tokenizer TOK --workers 0,2,4,auto --rows 64 --width 768
+    uv run python bench/loader_throughput.py --data MDS --tokenizer TOK --workers 1,2 --start-methods fork,forkserver
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from docketbert.data.packing import build_packed_loader
 NEEDED = (292_000.0, 400_000.0)
 
 
-def measure(args, tokenizer, workers: int) -> dict:
-    """Tokens/s of one loader with `workers` workers (a dataset of its own, in its own local cache dir)."""
+def measure(args, tokenizer, workers: int, start_method: str = "forkserver") -> dict:
+    """Tokens/s of one loader with `workers` workers started by `start_method` (a dataset of its own, in its own
+    local cache dir)."""
     local = tempfile.mkdtemp(prefix="loader_bench_") if args.local else None
     dataset = open_split(args.data, args.split, local, args.rows, True, args.seed)
     collator = MLMCollator.for_tokenizer(tokenizer, mlm_probability=0.3, max_seq_len=args.width, seed=args.seed)
@@ -47,6 +50,8 @@ def measure(args, tokenizer, workers: int) -> dict:
         loader = build_dataloader(dataset, collator, args.rows, **options)
     else:
         loader = build_packed_loader(dataset, collator, args.width, args.rows, args.buffer, args.seed, **options)
+    if workers and start_method != "forkserver":
+        loader.multiprocessing_context = start_method  # the loader's own is the fork server
     started = time.perf_counter()
     batches = iter(loader)
     tokens = capacity = timed = 0
@@ -74,6 +79,7 @@ def measure(args, tokenizer, workers: int) -> dict:
     rate = tokens / seconds
     return {
         "workers": workers,
+        "start_method": start_method if workers else None,
         "batches": timed,
         "real_tokens": tokens,
         "seconds": seconds,
@@ -91,6 +97,11 @@ def main(argv=None) -> int:
     parser.add_argument("--tokenizer", required=True, help="the tokenizer directory the shards were made with")
     parser.add_argument("--split", default="train")
     parser.add_argument("--workers", default="0,1,2,auto", help="comma list of worker counts and/or auto")
+    parser.add_argument(
+        "--start-methods",
+        default="forkserver",
+        help="comma list of how workers start: forkserver (the loader's), fork, spawn (default forkserver)",
+    )
     parser.add_argument("--rows", type=int, default=64, help="rows (packed) or entries per batch (default 64)")
     parser.add_argument("--width", type=int, default=512, help="packed row width / max length (default 512)")
     parser.add_argument("--buffer", type=int, default=2048, help="packing buffer (entries; default 2048)")
@@ -116,6 +127,11 @@ def main(argv=None) -> int:
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+    methods = [m.strip() for m in args.start_methods.split(",")]
+    bad = [m for m in methods if m not in ("fork", "forkserver", "spawn")]
+    if bad:
+        print(f"error: --start-methods {', '.join(bad)}: each one of fork, forkserver, spawn", file=sys.stderr)
+        return 2
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {available_cpus()} available",
         "torch_threads": torch.get_num_threads(),
@@ -127,19 +143,30 @@ def main(argv=None) -> int:
         "needed_tokens_per_s": args.need,
         "results": {},
     }
-    for word, workers in counts:
-        result = measure(args, tokenizer, workers)
-        report["results"][word] = result
+    runs = [(m, word, workers) for word, workers in counts for m in (methods if workers else methods[:1])]
+    for method, word, workers in runs:
+        result = measure(args, tokenizer, workers, method)
+        key = word if len(methods) == 1 or not workers else f"{word}/{method}"
+        report["results"][key] = result
         needs = ", ".join(f"{result[f'vs_{int(n / 1000)}k']:.2f}x of {n / 1000:.0f}k" for n in args.need)
         print(
-            f"workers {word:>4} ({workers}): {result['tokens_per_s']:>10,.0f} real tok/s, "
+            f"workers {key:>14} ({workers}): {result['tokens_per_s']:>10,.0f} real tok/s, "
             f"{result['ms_per_batch']:.1f} ms/batch, fill {result['fill']:.1%}, first batch "
             f"{result['first_batch_s']:.1f} s; {needs}",
             flush=True,
         )
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
+    for word, workers in counts:
+        if workers and {"fork", "forkserver"} <= set(methods):
+            ratio = (
+                report["results"][f"{word}/forkserver"]["tokens_per_s"]
+                / report["results"][f"{word}/fork"]["tokens_per_s"]
+            )
+            report.setdefault("forkserver_vs_fork", {})[word] = ratio
+            print(f"workers {word}: forkserver / fork = {ratio:.3f}x")
     if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
 

@@ -89,6 +89,11 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its data directory (after start() made it, or after pause())."""
         options = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.sockets} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB "
@@ -99,7 +104,11 @@ class PostgresServer:
             "start",
         )  # fmt: skip
         self.started = True
-        return self
+
+    def pause(self) -> None:
+        """Stop the server as a crash would (immediate: every connection cut), keeping its data for resume()."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.started = False
 
     def stop(self) -> None:
         if self.started:
@@ -178,3 +187,30 @@ CREATE TABLE search_recapdocument (
 );
 CREATE INDEX search_recapdocument_docket_entry_id ON search_recapdocument (docket_entry_id);
 """
+
+
+GIANT = "Exhibit list: " + "word " * 60_000  # a 300k-character entry
+
+# (docket_id, description) rows of search_docketentry: every quoting and cleaning trap, spread over a few dockets
+# (NULL, empty and whitespace-only texts among them).
+TRICKY = [
+    (900001, "ORDER granting motion\nto dismiss\non two lines"),
+    (900001, "Windows line ends\r\nin an entry\r\n"),
+    (900001, 'He said "hello", and ""bye""'),
+    (900001, "a backslash \\ in the middle, and C:\\path\\file"),
+    (900002, "a trailing backslash \\"),
+    (900002, "\\."),
+    (900002, "before\n\\.\nafter the end-of-data marker"),
+    (900002, None),
+    (900002, ""),
+    (900003, "   \t  \n "),
+    (900003, "non-ASCII: café – § 12 ¶ 3 — “smart quotes” 日本語 😀"),
+    (900003, "control\x01characters\x07here\x1b[0m"),
+    (900003, GIANT),
+    (900003, "tab\tinside, comma, inside"),
+    (900004, '"starts with a quote'),
+    (900004, 'ends with a quote"'),
+    (900004, '\\"a backslash before a quote\\"'),
+    (900004, "HTML &amp; entities &lt;b&gt;"),
+    (900004, "ORDER granting  MOTION\nto dismiss  on two lines"),  # a duplicate of the first, once cleaned
+]

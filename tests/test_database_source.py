@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, start_or_skip
+from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, start_or_skip
 
 from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.conversion import eval_side, main
@@ -24,30 +24,6 @@ DB = "courtlistener"
 ROWS_PER_PART = 60
 EVAL_FRACTION = 0.25
 MAX_SEQ_LEN = 1024
-GIANT = "Exhibit list: " + "word " * 60_000  # a 300k-character entry
-
-# (docket_id, description): every quoting and cleaning trap, spread over a few dockets.
-TRICKY = [
-    (900001, "ORDER granting motion\nto dismiss\non two lines"),
-    (900001, "Windows line ends\r\nin an entry\r\n"),
-    (900001, 'He said "hello", and ""bye""'),
-    (900001, "a backslash \\ in the middle, and C:\\path\\file"),
-    (900002, "a trailing backslash \\"),
-    (900002, "\\."),
-    (900002, "before\n\\.\nafter the end-of-data marker"),
-    (900002, None),
-    (900002, ""),
-    (900003, "   \t  \n "),
-    (900003, "non-ASCII: café – § 12 ¶ 3 — “smart quotes” 日本語 😀"),
-    (900003, "control\x01characters\x07here\x1b[0m"),
-    (900003, GIANT),
-    (900003, "tab\tinside, comma, inside"),
-    (900004, '"starts with a quote'),
-    (900004, 'ends with a quote"'),
-    (900004, '\\"a backslash before a quote\\"'),
-    (900004, "HTML &amp; entities &lt;b&gt;"),
-    (900004, "ORDER granting  MOTION\nto dismiss  on two lines"),  # a duplicate of the first, once cleaned
-]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Jobs that share a machine do not break each other: training runs started at the same instant and one started
-while another trains, with to_mds writing shards beside them, each end exactly as they would alone; and no process
-they started outlives them.
+while another trains, with to_mds writing shards and a fine-tune training beside them, each end exactly as they
+would alone; and no process they started outlives them.
 
 Every run is a real `docketbert/train.py` process (real Composer Trainer, StreamingDataset with a loader worker, so
 each run holds streaming's shared memory while the others start)."""
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 from stray_processes import wait_until_gone
-from tiny_models import to_mds_args
+from tiny_models import save_tiny_model, to_mds_args
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "tiny.yaml"
@@ -59,8 +59,30 @@ def start(args: list[str], log_path: Path, token: str) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+def finetune_args(task_file: Path, init: Path, out: Path) -> list[str]:
+    args = ["--task", "entry_type", "--train", str(task_file), "--init", str(init), "--output", str(out)]
+    args += ["--epochs", "2", "--batch-size", "8", "--no-baselines", "--max-length", "32", "--device", "cpu"]
+    return [sys.executable, "-m", "docketbert.finetune", *args]
+
+
+def task_file(path: Path) -> Path:
+    labels = ["motion", "order", "notice"]
+    rows = [
+        {"text": f"{labels[i % 3].upper()} number {i} re docket {i % 7}", "label": labels[i % 3], "case": f"c{i % 9}"}
+        for i in range(48)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 def weights(run_root: Path) -> dict[str, torch.Tensor]:
     return load_file(run_root / "tiny" / "hf" / "model.safetensors")
+
+
+def assert_same_weights(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor], name: str) -> None:
+    assert got.keys() == want.keys(), name
+    for key, tensor in want.items():
+        assert torch.equal(got[key], tensor), (name, key)
 
 
 def shard_digests(out: Path) -> dict[str, str]:
@@ -75,9 +97,12 @@ def test_runs_side_by_side_end_as_alone(mds_dir, corpus, tokenizer_dir, tmp_path
     token = f"side-by-side-{uuid.uuid4().hex}"
     alone = start(train_args(mds_dir, tokenizer_dir, tmp_path / "alone"), tmp_path / "alone.log", token)
     assert alone.wait(timeout=600) == 0, (tmp_path / "alone.log").read_text()[-3000:]
+    init, tasks = save_tiny_model(tmp_path / "init", tokenizer_dir, 1), task_file(tmp_path / "entry_type.jsonl")
+    ft_alone = start(finetune_args(tasks, init, tmp_path / "ft-alone"), tmp_path / "ft-alone.log", token)
+    assert ft_alone.wait(timeout=600) == 0, (tmp_path / "ft-alone.log").read_text()[-3000:]
     data_prep = [sys.executable, str(REPO / "data_prep" / "to_mds.py")]
 
-    # Two runs at the same instant, to_mds beside them, and a third run once the first is training.
+    # Two runs at the same instant, to_mds beside them, and a third run and a fine-tune once the first is training.
     procs = {
         name: start(train_args(mds_dir, tokenizer_dir, tmp_path / name), tmp_path / f"{name}.log", token)
         for name in ("first", "second")
@@ -90,17 +115,19 @@ def test_runs_side_by_side_end_as_alone(mds_dir, corpus, tokenizer_dir, tmp_path
         assert time.time() < deadline, "the first run did not reach batch 2"
         time.sleep(0.1)
     procs["third"] = start(train_args(mds_dir, tokenizer_dir, tmp_path / "third"), tmp_path / "third.log", token)
+    procs["ft"] = start(finetune_args(tasks, init, tmp_path / "ft"), tmp_path / "ft.log", token)
     for name, proc in procs.items():
         assert proc.wait(timeout=600) == 0, (name, (tmp_path / f"{name}.log").read_text()[-3000:])
 
     want = weights(tmp_path / "alone")
     for name in ("first", "second", "third"):
-        got = weights(tmp_path / name)
-        assert got.keys() == want.keys()
-        for key, tensor in want.items():
-            assert torch.equal(got[key], tensor), (name, key)
+        assert_same_weights(weights(tmp_path / name), want, name)
         metrics = json.loads((tmp_path / name / "tiny" / "metrics.json").read_text())
         assert metrics["batches"] == BATCHES, (name, metrics)
+    ft, ft_alone = (load_file(tmp_path / d / "model.safetensors") for d in ("ft", "ft-alone"))
+    assert_same_weights(ft, ft_alone, "fine-tune")
+    ft_metrics = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert ft_metrics == json.loads((tmp_path / "ft-alone" / "metrics.json").read_text())
     # mds_dir was written alone, with the same arguments.
     assert shard_digests(shards) == shard_digests(mds_dir) != {}
     assert wait_until_gone(token) == [], "processes of the finished runs are still alive"

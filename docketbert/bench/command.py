@@ -53,16 +53,27 @@ def shape_name(name: str) -> str:
     return re.sub(r"-(ft|first|interleaved)(?=-)", "", name.removeprefix("docketbert-"))
 
 
+class BenchUsageError(ValueError):
+    """A command line the bench refuses before it times anything: printed as one line, exit 2."""
+
+
 def resolve_model(spec: str) -> ib.EncoderSource:
     path = Path(spec)
     if (path / "config.json").exists():
         return ib.EncoderSource(config=ModernBertConfig.from_pretrained(path), path=str(path), name=str(path))
     if path.exists():
-        raise SystemExit(f"error: {spec} is a path without a config.json (not an exported model)")
+        raise BenchUsageError(f"{spec} is a path without a config.json (not an exported model)")
     name = shape_name(spec)
     if name not in SHAPES:
-        raise SystemExit(f"error: {spec!r} is neither a model directory nor a known shape ({', '.join(SHAPES)})")
+        raise BenchUsageError(f"{spec!r} is neither a model directory nor a known shape ({', '.join(SHAPES)})")
     return ib.EncoderSource(config=ModernBertConfig(**SHAPES[name]), name=spec)
+
+
+def check_runnable(names: list[str], device: torch.device) -> None:
+    """Refuse named variants that cannot run on `device`, before any model is built or timed."""
+    refused = [f"{n} ({VARIANTS[n].why_not})" for n in names if VARIANTS[n].skipped(device)]
+    if refused:
+        raise BenchUsageError(f"--variants {', '.join(refused)} cannot run on {device.type}")
 
 
 def settings_for(device: torch.device, args: argparse.Namespace) -> dict[str, ib.Settings]:
@@ -205,12 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print(list_all())
         return 0
-    if args.threads:
-        torch.set_num_threads(args.threads)
     try:
         device = resolve_device(args.device)
+        check_runnable(args.variants or [], device)
+        sources = [resolve_model(m) for m in args.models]
     except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return run(args, device, sources)
+
+
+def run(args: argparse.Namespace, device: torch.device, sources: list[ib.EncoderSource]) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if device.type == "cpu":  # before any variant runs, so the seed protocol gets the same allocator settings
         keep_freed_memory()
     names = args.variants or default_variants(device, args.end_to_end)
@@ -222,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    sources = [resolve_model(m) for m in args.models]
     settings = settings_for(device, args)
     n = args.entries or DEFAULTS[device.type]["entries"]
     report: dict[str, Any] = {

@@ -58,7 +58,7 @@ import numpy as np
 
 from docketbert.core.paths import require_input_file, require_output_dir
 from docketbert.core.text import clean_text, normalize_for_dedup
-from docketbert.data.database import DEFAULT_TABLE, RECAP_TABLE, is_database_url
+from docketbert.data.database import RECAP_TABLE, add_source_arguments, is_database_url
 from docketbert.data.dedup import HashSet64, hash64
 from docketbert.data.readers import (
     CSV_ESCAPES,
@@ -145,13 +145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="JSONL key with the docket id (default: first present of docket_id, case, docket)",
     )
     db = p.add_argument_group("database input (--input postgresql://...)")
-    db.add_argument("--table", default=None, help=f"table to read (default: {DEFAULT_TABLE}); schema.table works")
-    db.add_argument("--id-column", default="id", help="unique, ordered key the pages follow (default: id)")
-    db.add_argument(
-        "--query",
-        default=None,
-        help="an SQL query instead of --table; it must return the --id-column, --text-column and --docket-column",
-    )
+    add_source_arguments(db, "the --id-column, --text-column and --docket-column")
     db.add_argument(
         "--with-recap-descriptions",
         action="store_true",

@@ -33,6 +33,14 @@ def is_database_url(name: str) -> bool:
     return name.startswith(URL_SCHEMES)
 
 
+def add_source_arguments(p, returns: str) -> None:
+    """The database-input flags of every command that reads entries from PostgreSQL (to_mds, infer) onto the
+    argparse group `p`; `returns` names the columns a --query must return."""
+    p.add_argument("--table", default=None, help=f"table to read (default: {DEFAULT_TABLE}); schema.table works")
+    p.add_argument("--id-column", default="id", help="unique, ordered key the pages follow (default: id)")
+    p.add_argument("--query", default=None, help=f"an SQL query instead of --table; it must return {returns}")
+
+
 @dataclass(frozen=True)
 class Stream:
     """One ordered stream of rows: `select` lists the id, docket and text (in that order) of `source`."""
@@ -49,7 +57,7 @@ def _conninfo(url: str) -> dict:
     try:
         info = conninfo_to_dict(url)
     except Exception as err:  # psycopg.ProgrammingError: a URL libpq cannot parse
-        raise InputError(f"cannot read the database URL {url!r}: {_first_line(err)}") from None
+        raise InputError(f"cannot read the database URL {url!r}: {first_line(err)}") from None
     if info.get("password"):
         raise InputError(
             "the database URL holds a password: remove it and set PGPASSWORD or a ~/.pgpass line instead "
@@ -58,7 +66,7 @@ def _conninfo(url: str) -> dict:
     return info
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     text = str(err).strip()
     for line in text.splitlines():
         line = line.strip()
@@ -91,7 +99,7 @@ def connect(url: str):
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as err:
-        reason = _first_line(err)
+        reason = first_line(err)
         low = str(err).lower()
         if "password authentication failed" in low or "no password supplied" in low or "authentication" in low:
             raise InputError(
@@ -176,11 +184,11 @@ class DatabaseSource:
             self.conn.execute(sql.SQL("{} LIMIT 0").format(stream.select))
         except psycopg.errors.InsufficientPrivilege as err:
             raise InputError(
-                f"permission denied reading {stream.name} as user {self.user!r}: {_first_line(err)} "
+                f"permission denied reading {stream.name} as user {self.user!r}: {first_line(err)} "
                 f"(a superuser can GRANT SELECT ON {stream.name} TO {self.user})"
             ) from None
         except psycopg.Error as err:
-            raise InputError(f"the query for {stream.name} failed: {_first_line(err)}") from None
+            raise InputError(f"the query for {stream.name} failed: {first_line(err)}") from None
 
     def _streams(self, table, text_column, docket_column, id_column, query) -> list[Stream]:
         import psycopg
@@ -194,10 +202,10 @@ class DatabaseSource:
             try:
                 cur = self.conn.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(source))
             except psycopg.errors.InsufficientPrivilege as err:
-                reason = _first_line(err)
+                reason = first_line(err)
                 raise InputError(f"permission denied running --query as user {self.user!r}: {reason}") from None
             except psycopg.Error as err:
-                raise InputError(f"--query failed: {_first_line(err)}") from None
+                raise InputError(f"--query failed: {first_line(err)}") from None
             self._check_columns("--query", [d.name for d in cur.description], wanted)
             name = "query"
         else:
@@ -266,21 +274,37 @@ class DatabaseSource:
             return sql.SQL(".").join(sql.Identifier(p) for p in stream.id_column.split("."))
         return sql.Identifier(stream.id_column)
 
-    def pages(self, stream_index: int, after) -> Iterator[list[tuple]]:
-        """(id, docket, text) rows of one stream with id > `after` (all when None), a page at a time."""
+    def id_range(self, stream_index: int = 0) -> tuple[object, object]:
+        """The smallest and largest id of one stream ((None, None) when it is empty)."""
+        import psycopg
+        from psycopg import sql
+
+        stream = self.streams[stream_index]
+        key = self._key(stream)
+        q = sql.SQL("SELECT min({}), max({}) FROM {}").format(key, key, stream.source)
+        try:
+            return tuple(self.conn.execute(q).fetchone())
+        except psycopg.OperationalError as err:
+            raise InputError(f"lost the connection to the database reading {stream.name}: {first_line(err)}") from None
+
+    def pages(self, stream_index: int, after, below=None) -> Iterator[list[tuple]]:
+        """(id, docket, text) rows of one stream with id > `after` (all when None) and id < `below` (when given),
+        a page at a time."""
         import psycopg
         from psycopg import sql
 
         stream = self.streams[stream_index]
         key = self._key(stream)
         while True:
-            where = sql.SQL(" WHERE {} > %s").format(key) if after is not None else sql.SQL("")
+            bounds = [(sql.SQL("{} > %s").format(key), after), (sql.SQL("{} < %s").format(key), below)]
+            bounds = [(clause, value) for clause, value in bounds if value is not None]
+            where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(c for c, _ in bounds) if bounds else sql.SQL("")
             q = sql.SQL("{}{} ORDER BY {} LIMIT %s").format(stream.select, where, key)
-            params = (after, self.page_rows) if after is not None else (self.page_rows,)
+            params = (*(v for _, v in bounds), self.page_rows)
             try:
                 rows = self.conn.execute(q, params).fetchall()
             except psycopg.OperationalError as err:
-                reason = _first_line(err)
+                reason = first_line(err)
                 raise InputError(f"lost the connection to the database reading {stream.name}: {reason}") from None
             if not rows:
                 return

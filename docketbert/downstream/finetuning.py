@@ -277,6 +277,9 @@ def run(cfg: FinetuneConfig) -> dict:
     labels = task.label_names(train if cfg.eval else train + held)
     if cfg.eval:  # the head knows train's labels only: an --eval label it cannot predict is a data error
         task.check_labels(held, labels, source=f"--eval {cfg.eval}")
+    from composer.utils import reproducibility
+
+    reproducibility.seed_all(cfg.seed)  # the new head's initial weights too: a re-run is the same fine-tune
     model = build_model(task, source, labels, cfg.from_scratch, cfg.attn_implementation, cfg.pooling)
     items = task.encode(train, tokenizer, model.config.label2id, cfg.max_length)
     log.info(

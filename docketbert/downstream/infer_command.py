@@ -1,14 +1,26 @@
-"""Embeddings or predictions for a file of docket entries, streamed in chunks (never loaded whole), in input order.
+"""Embeddings or predictions for docket entries, from a file or a PostgreSQL database, streamed in chunks (never
+loaded whole).
 
     python -m docketbert.infer runs/x/hf --input entries.jsonl.gz --output vectors.npy --pooling mean
     python -m docketbert.infer runs/cls/hf --input entries.csv --text-column description --output preds.jsonl
+    python -m docketbert.infer runs/cls/hf --input postgresql://me@db:5432/courtlistener \
+        --output 'postgresql://me@db:5432/courtlistener?table=entry_labels'
+    composer -n 8 -m docketbert.infer runs/cls/hf --input postgresql://... --output 'postgresql://...?table=...'
 
-Inputs (plain, .gz, .bz2, .xz): JSONL (--text-key, default "text"), CSV (--text-column, default "description";
+A database input (`docketbert.downstream.database_infer`) is read as to_mds reads it: search_docketentry (id,
+description) by default, or --table/--id-column/--text-column, or --query; the password from PGPASSWORD or
+~/.pgpass. Into a table (`docketbert.downstream.label_table`: entry id, the model's fingerprint, label and score,
+the prediction as JSON, or the embedding as real[]) it is resumable: a killed run, re-run, continues after its last
+whole chunk; a finished job, re-run, labels only the rows added since (or --since-id N); a table of another job
+is refused unless --overwrite. Launched on N processes, each labels its own id ranges. NULL, empty and whitespace
+only texts are counted and never labelled.
+
+File inputs (plain, .gz, .bz2, .xz): JSONL (--text-key, default "text"), CSV (--text-column, default "description";
 CourtListener COPY quoting), text (one entry per line). Outputs by extension:
   .jsonl    one line per input record: {"index": i, "embedding": [...]} or {"index": i, <prediction>}
   .npy      embeddings only, float32 (N, hidden), written as it goes (the header is fixed when done)
-  .parquet  needs pyarrow (not a dependency: `uv pip install pyarrow`); columns index + embedding (list<float>) or
-            index + prediction (JSON text)
+  .parquet  columns index + embedding (list<float>) or index + prediction (JSON text)
+From a database, each record also carries the entry's `id` (and .npy, which cannot, is refused).
 The task is "predict" for a fine-tuned head (*ForSequenceClassification / *ForTokenClassification export), else
 "embed"; --task embed gives embeddings of a fine-tuned model's encoder. Predictions are decoded by the downstream
 task (`docketbert.downstream.predict`): the one a fine-tune recorded in MODEL_DIR/docketbert_finetune.json, so they
@@ -33,92 +45,9 @@ import time
 import zlib
 from pathlib import Path
 
-import numpy as np
-
 from docketbert.core.paths import require_input_file, require_output_dir
-
-NPY_HEADER = 128  # bytes: magic, version, length, the header dict padded with spaces
-
-
-class UsageError(ValueError):
-    """A bad argument or input found before or while running: printed as one line, exit code 2."""
-
-
-# ---- writers (all incremental) -----------------------------------------------------------------------------------
-
-
-class JsonlWriter:
-    def __init__(self, path: Path, task: str):
-        self.f, self.task = open(path, "w", encoding="utf-8"), task  # noqa: SIM115 (closed by close())
-
-    def write(self, start: int, results) -> None:
-        for i, r in enumerate(results, start):
-            rec = (
-                {"index": i, "embedding": [round(float(x), 6) for x in r]}
-                if self.task == "embed"
-                else {"index": i, **r}
-            )
-            self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        self.f.close()
-
-
-class NpyWriter:
-    """float32 rows appended after a fixed-size header that is rewritten with the final shape on close."""
-
-    def __init__(self, path: Path, task: str):
-        if task != "embed":
-            raise UsageError(".npy output holds embeddings only; use .jsonl or .parquet for predictions")
-        self.f, self.rows, self.width = open(path, "wb"), 0, None  # noqa: SIM115 (closed by close())
-        self._header()
-
-    def _header(self) -> None:
-        shape = (self.rows, self.width or 0)
-        text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % shape  # noqa: UP031
-        body = text.ljust(NPY_HEADER - 10 - 1) + "\n"
-        self.f.seek(0)
-        self.f.write(b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body.encode("latin1"))
-
-    def write(self, start: int, results) -> None:
-        arr = np.ascontiguousarray(results, dtype="<f4")
-        self.width = arr.shape[1]
-        self.f.write(arr.tobytes())
-        self.rows += arr.shape[0]
-
-    def close(self) -> None:
-        self._header()
-        self.f.close()
-
-
-class ParquetWriter:
-    def __init__(self, path: Path, task: str):
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise UsageError(".parquet output needs pyarrow (`uv pip install pyarrow`); or use .jsonl / .npy") from None
-        self.pa, self.pq, self.path, self.task, self.writer = pa, pq, path, task, None
-
-    def write(self, start: int, results) -> None:
-        pa = self.pa
-        index = pa.array(range(start, start + len(results)), pa.int64())
-        if self.task == "embed":
-            values = pa.array(list(np.asarray(results, dtype=np.float32)), pa.list_(pa.float32()))
-            table = pa.table({"index": index, "embedding": values})
-        else:
-            table = pa.table({"index": index, "prediction": [json.dumps(r, ensure_ascii=False) for r in results]})
-        if self.writer is None:
-            self.writer = self.pq.ParquetWriter(str(self.path), table.schema)
-        self.writer.write_table(table)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-WRITERS = {".jsonl": JsonlWriter, ".npy": NpyWriter, ".parquet": ParquetWriter}
-
+from docketbert.data.database import add_source_arguments, is_database_url
+from docketbert.downstream.output_files import WRITERS, UsageError, partial_path
 
 # ---- the run -----------------------------------------------------------------------------------------------------
 
@@ -130,9 +59,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m docketbert.infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("model_dir", metavar="MODEL_DIR", help="an exported model (config.json, weights, tokenizer)")
-    p.add_argument("--input", required=True, type=Path, help="entries: .jsonl / .csv / .txt (optionally .gz/.bz2/.xz)")
     p.add_argument(
-        "--output", required=True, type=Path, help="results: .jsonl, .npy (embeddings) or .parquet (pyarrow)"
+        "--input",
+        required=True,
+        help="entries: .jsonl / .csv / .txt (optionally .gz/.bz2/.xz), or a database postgresql://user@host:port/db",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        help="results: .jsonl, .npy (embeddings) or .parquet, or a table postgresql://...?table=NAME "
+        "(default table docketbert_labels; created when missing)",
     )
     p.add_argument("--format", choices=["jsonl", "csv", "text"], help="input format (default: from the extension)")
     p.add_argument(
@@ -166,21 +102,61 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--chunk-size", type=int, default=8192, help="entries read, encoded and written at a time")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p.parse_args(argv)
+    db = p.add_argument_group("database input (--input postgresql://...)")
+    add_source_arguments(db, "the --id-column and the --text-column")
+    db.add_argument("--since-id", type=int, help="label only the rows with a larger id (a nightly job's new rows)")
+    db.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="empty an output table that holds another model's or another input's rows, and label again",
+    )
+    db.add_argument(
+        "--block-ids",
+        type=int,
+        help="ids per block the processes share out (default: the first run cuts the id range into 1024; "
+        "kept by the job)",
+    )
+    args = p.parse_args(argv)
+    args.output = args.output if is_database_url(args.output) else Path(args.output)
+    if not is_database_url(args.input):
+        args.input = Path(args.input)
+    return args
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Every check that needs no model: the input is a readable file, the output a new name for a known format in
-    a directory, and never the input itself (by any path: symlinks, relative names, hard links)."""
-    require_input_file(args.input, "--input", UsageError)
+    """Every check that needs no model: the input is a readable file or a database, the output a new name for a
+    known format in a directory (or a table, from a database), and never the input itself (by any path: symlinks,
+    relative names, hard links)."""
+    from_db, to_db = isinstance(args.input, str), isinstance(args.output, str)
+    if not from_db and (args.table or args.query or args.since_id is not None or args.overwrite or args.block_ids):
+        raise UsageError(
+            "--table, --query, --since-id, --overwrite and --block-ids need a database --input (postgresql://...)"
+        )
+    if to_db and not from_db:
+        raise UsageError("a table --output (postgresql://...) needs a database --input: label a file into a file")
+    if args.block_ids is not None and args.block_ids < 1:
+        raise UsageError(f"--block-ids must be >= 1, got {args.block_ids}")
+    if from_db:
+        if args.query and args.table:
+            raise UsageError("--query replaces --table: give one or the other")
+        if not to_db and args.output.suffix.lower() == ".npy":
+            raise UsageError(".npy output cannot carry the entries' ids: use .parquet, .jsonl or a table")
+    else:
+        require_input_file(args.input, "--input", UsageError)
+    if to_db:
+        return _check_numbers(args)
     if args.output.suffix.lower() not in WRITERS:
         raise UsageError(f"--output must end in {', '.join(WRITERS)} (got {args.output.name})")
     for written in (args.output, partial_path(args.output)):
-        if same_file(written, args.input):
+        if not from_db and same_file(written, args.input):
             raise UsageError(f"--output {written} is the input file {args.input}: it would be overwritten")
     if args.output.is_dir():
         raise UsageError(f"--output {args.output} is a directory")
     require_output_dir(args.output.parent, f"--output {args.output}", UsageError)
+    _check_numbers(args)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
     for flag, value, least in (
         ("--chunk-size", args.chunk_size, 1),
         ("--max-length", args.max_length, 2),
@@ -201,18 +177,14 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def partial_path(output: Path) -> Path:
-    """Where the output is written until it is complete (the same directory, so the final rename is atomic); a
-    killed run leaves only this name, which the next run overwrites."""
-    return output.with_name(f"{output.name}.partial")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from docketbert.data.readers import InputError
+
     try:
         check_args(args)
         return run(args)
-    except (UsageError, FileNotFoundError) as err:
+    except (UsageError, InputError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -249,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     task = args.task if args.task != "auto" else ("predict" if head else "embed")
     if task == "predict" and not head:
         raise UsageError(f"{args.model_dir} has no fine-tuned head; use --task embed")
-    if task == "predict" and args.output.suffix.lower() == ".npy":
+    if task == "predict" and isinstance(args.output, Path) and args.output.suffix.lower() == ".npy":
         raise UsageError(".npy output holds embeddings only; use .jsonl or .parquet for predictions")
     decoder = None
     if task == "embed":
@@ -263,6 +235,12 @@ def run(args: argparse.Namespace) -> int:
         def run_chunk(texts):
             return predict(enc, texts, decoder)
 
+    if args.task == "auto" and task == "embed":
+        print(f"{args.model_dir} has no fine-tuned head: writing its embeddings (task embed)", file=sys.stderr)
+    if isinstance(args.input, str):
+        from docketbert.downstream.database_infer import run_database
+
+        return run_database(args, task, run_chunk, decoder.name if decoder is not None else None, enc)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     partial = partial_path(args.output)
     writer = WRITERS[args.output.suffix.lower()](partial, task)
