@@ -34,12 +34,11 @@ sys.path.insert(0, str(REPO / "tests"))  # the throwaway server the tests use
 from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, PostgresServer, find_bin_dir  # noqa: E402
 
 
-def layout_for(mode: str) -> str:
-    import torch
-
+def layout_for(mode: str, device) -> str:
+    """The layout infer runs `mode` in on `device` (its default)."""
     from docketbert.inference.encoder import default_layout
 
-    return default_layout("modernbert", torch.device("cpu"), mode)
+    return default_layout("modernbert", device, mode)
 
 
 def save_model(shape: str, tokenizer_dir: str, out: Path) -> Path:
