@@ -9,6 +9,7 @@ or ~/.pgpass as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -131,6 +132,23 @@ class PostgresServer:
         with self.admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return name
+
+
+@contextlib.contextmanager
+def running_server():
+    """A started server (pytest.skip without the binaries) with PGPASSWORD set to its password, as a user's
+    environment holds it; stopped, and PGPASSWORD restored, at the end."""
+    server = start_or_skip()
+    old = os.environ.get("PGPASSWORD")
+    os.environ["PGPASSWORD"] = PASSWORD
+    try:
+        yield server
+    finally:
+        server.stop()
+        if old is None:
+            os.environ.pop("PGPASSWORD", None)
+        else:
+            os.environ["PGPASSWORD"] = old
 
 
 def start_or_skip() -> PostgresServer:

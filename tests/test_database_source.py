@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, start_or_skip
+from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, running_server
 
 from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.conversion import eval_side, main
@@ -28,17 +28,8 @@ MAX_SEQ_LEN = 1024
 
 @pytest.fixture(scope="module")
 def pg():
-    server = start_or_skip()
-    old = os.environ.get("PGPASSWORD")
-    os.environ["PGPASSWORD"] = PASSWORD
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.stop()
-        if old is None:
-            os.environ.pop("PGPASSWORD", None)
-        else:
-            os.environ["PGPASSWORD"] = old
 
 
 @pytest.fixture(scope="module")

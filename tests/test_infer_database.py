@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, start_or_skip
+from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, running_server
 from tiny_models import REPO, TINY_SHAPE
 
 from docketbert.downstream.infer_command import main
@@ -28,17 +28,8 @@ CHUNK = ["--chunk-size", "4"]  # hundreds of chunks: a kill or a lost server lan
 
 @pytest.fixture(scope="module")
 def pg():
-    server = start_or_skip()
-    old = os.environ.get("PGPASSWORD")
-    os.environ["PGPASSWORD"] = PASSWORD
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.stop()
-        if old is None:
-            os.environ.pop("PGPASSWORD", None)
-        else:
-            os.environ["PGPASSWORD"] = old
 
 
 @pytest.fixture(scope="module")
