@@ -94,7 +94,12 @@ def final_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return load_file(run_dir / "hf" / "model.safetensors"), metrics
 
 
-@pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
+@pytest.mark.parametrize(
+    "packed",
+    # The unpacked loader resumes through the same checkpoint and sampler state as the packed one, and costs the
+    # suite as long: it runs with the slow tests.
+    [pytest.param(False, id="unpacked", marks=pytest.mark.slow), pytest.param(True, id="packed")],
+)
 def test_killed_runs_resume_bit_exactly(mds_dir, tokenizer_dir, tmp_path, packed):
     rng = random.Random()
     seed = rng.randrange(1 << 30)
