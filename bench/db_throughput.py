@@ -1,8 +1,9 @@
 """to_mds from PostgreSQL against to_mds from a CSV export of the same rows, in one run.
 
-Starts a throwaway PostgreSQL server (tests/postgres_server.py: initdb into a temporary directory, stopped at the
-end), creates CourtListener's search_docketentry, COPYs --rows synthetic entries into it, exports them with
-`COPY ... TO STDOUT (FORMAT csv, HEADER, ESCAPE '\\', FORCE_QUOTE *)` (CourtListener's format), then times:
+Starts a throwaway PostgreSQL server (docketbert/data/synthetic/postgres_server.py: initdb into a temporary
+directory, stopped at the end), creates CourtListener's search_docketentry, COPYs --rows synthetic entries into
+it, exports them with `COPY ... TO STDOUT (FORMAT csv, HEADER, ESCAPE '\\', FORCE_QUOTE *)` (CourtListener's
+format), then times:
   * reading only: every row through the database source's keyset pages, and through the CSV reader;
   * data_prep/to_mds.py end to end (clean, dedup, split, tokenize, write shards) from each, same options.
 Prints rows/s and entries/s of each and the ratio database/CSV. Needs the PostgreSQL server binaries.
@@ -20,15 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the throwaway server the tests use
-
-from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, PostgresServer, find_bin_dir  # noqa: E402
-
-from docketbert.data.conversion import main as to_mds  # noqa: E402
-from docketbert.data.database import DatabaseSource  # noqa: E402
-from docketbert.data.readers import iter_rows  # noqa: E402
-from docketbert.data.synthetic.database import fill_courtlistener_tables  # noqa: E402
+from docketbert.data.conversion import main as to_mds
+from docketbert.data.database import DatabaseSource
+from docketbert.data.readers import iter_rows
+from docketbert.data.synthetic.database import fill_courtlistener_tables
+from docketbert.data.synthetic.postgres_server import (
+    COURTLISTENER_SCHEMA,
+    PASSWORD,
+    PostgresServer,
+    find_bin_dir,
+)
 
 
 def _timed(label: str, fn) -> tuple[float, object]:

@@ -1,9 +1,9 @@
 """`python -m docketbert.infer` from PostgreSQL into a table against the bench front door, in one run: the same
 model, mode and texts, and the ratio (the goal: infer at >= 90% of the front door's entries/s).
 
-Starts a throwaway PostgreSQL server (tests/postgres_server.py), COPYs --rows synthetic entries into CourtListener's
-search_docketentry, saves a model of --shape (random weights; a 2048-token BPE trained on the entries, unless
---tokenizer) and, for each --modes MODE:
+Starts a throwaway PostgreSQL server (docketbert/data/synthetic/postgres_server.py), COPYs --rows synthetic
+entries into CourtListener's search_docketentry, saves a model of --shape (random weights; a 2048-token BPE
+trained on the entries, unless --tokenizer) and, for each --modes MODE:
   * front door: `docketbert.bench.end_to_end.run_end_to_end`, variant MODE+LAYOUT (the layout infer uses for that
     mode), from the table's non-empty texts to CLS embeddings, tokenization included, after its warm-up;
   * infer: `python -m docketbert.infer MODEL --input DB --output DB?table=... --task embed --mode MODE`, in this
@@ -28,10 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the throwaway server the tests use
-
-from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, PostgresServer, find_bin_dir  # noqa: E402
+from docketbert.data.synthetic.postgres_server import (
+    COURTLISTENER_SCHEMA,
+    PASSWORD,
+    PostgresServer,
+    find_bin_dir,
+)
 
 
 def layout_for(mode: str, device) -> str:
