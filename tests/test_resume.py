@@ -13,7 +13,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from stray_processes import wait_until_gone
+from tiny_models import train_command
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "yamls" / "tiny.yaml"
@@ -30,31 +30,26 @@ SAVE_EVERY = 3
 
 
 def command(mds_dir, tokenizer_dir, run_root, packed: bool) -> list[str]:
-    values = {
-        "tokenizer": tokenizer_dir,
-        "data.path": mds_dir,
-        "run_root": run_root,
-        "loggers.progress_bar": False,
-        "loggers.console_log_interval": "1ba",
-        "loggers.tensorboard": False,
-        "global_train_batch_size": 8,
-        "device_train_microbatch_size": 4,  # gradient accumulation is resumed too
-        "data.max_seq_len": 64,
-        "data.eval_subset_num_batches": 1,
-        "device_eval_batch_size": 16,
-        "max_duration": f"{BATCHES}ba",
-        "save_interval": f"{SAVE_EVERY}ba",
-        "eval_interval": f"{BATCHES}ba",
-        "save_num_checkpoints_to_keep": 2,
-        "model.config.mlp_dropout": 0.1,  # a random draw in every step: RNG states must resume too
-        "model.config.num_hidden_layers": 2,
-        "data.packing": packed,
-        "data.packing_buffer": 256,
-        "data.num_workers": 2 if packed else 1,
-        "precision": "fp32",
-        "device": "cpu",
-    }
-    return [sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), *(f"{k}={v}" for k, v in values.items())]
+    return train_command(
+        mds_dir,
+        tokenizer_dir,
+        run_root,
+        **{
+            "loggers.console_log_interval": "1ba",
+            "device_train_microbatch_size": 4,  # gradient accumulation is resumed too
+            "data.max_seq_len": 64,
+            "data.eval_subset_num_batches": 1,
+            "max_duration": f"{BATCHES}ba",
+            "save_interval": f"{SAVE_EVERY}ba",
+            "eval_interval": f"{BATCHES}ba",
+            "save_num_checkpoints_to_keep": 2,
+            "model.config.mlp_dropout": 0.1,  # a random draw in every step: RNG states must resume too
+            "model.config.num_hidden_layers": 2,
+            "data.packing": packed,
+            "data.packing_buffer": 256,
+            "data.num_workers": 2 if packed else 1,
+        },
+    )
 
 
 # Marks every process these tests start (their loader workers and fork servers inherit it): none may outlive them.

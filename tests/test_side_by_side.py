@@ -20,36 +20,30 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 from stray_processes import wait_until_gone
-from tiny_models import save_tiny_model, to_mds_args
+from tiny_models import save_tiny_model, to_mds_args, train_command
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = REPO / "yamls" / "tiny.yaml"
 BATCHES = 10
 
 
 def train_args(mds_dir, tokenizer_dir, run_root) -> list[str]:
-    values = {
-        "tokenizer": tokenizer_dir,
-        "data.path": mds_dir,
-        "run_root": run_root,
-        "loggers.progress_bar": False,
-        "loggers.console_log_interval": "1ba",
-        "loggers.tensorboard": False,
-        "global_train_batch_size": 8,
-        "device_train_microbatch_size": 8,
-        "data.max_seq_len": 64,
-        "data.eval_subset_num_batches": 1,
-        "device_eval_batch_size": 16,
-        "data.num_workers": 1,
-        "model.config.num_hidden_layers": 1,
-        "model.config.mlp_dropout": 0.1,
-        "max_duration": f"{BATCHES}ba",
-        "eval_interval": f"{BATCHES}ba",
-        "save_interval": f"{BATCHES}ba",
-        "precision": "fp32",
-        "device": "cpu",
-    }
-    return [sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), *(f"{k}={v}" for k, v in values.items())]
+    return train_command(
+        mds_dir,
+        tokenizer_dir,
+        run_root,
+        **{
+            "loggers.console_log_interval": "1ba",
+            "device_train_microbatch_size": 8,
+            "data.max_seq_len": 64,
+            "data.eval_subset_num_batches": 1,
+            "data.num_workers": 1,
+            "model.config.num_hidden_layers": 1,
+            "model.config.mlp_dropout": 0.1,
+            "max_duration": f"{BATCHES}ba",
+            "eval_interval": f"{BATCHES}ba",
+            "save_interval": f"{BATCHES}ba",
+        },
+    )
 
 
 def start(args: list[str], log_path: Path, token: str) -> subprocess.Popen:

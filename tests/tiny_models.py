@@ -81,6 +81,14 @@ def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra) -> list[str]:
     return [f"{k}={v}" for k, v in values.items()]
 
 
+def train_command(mds_dir, tokenizer_dir, run_root, **extra) -> list[str]:
+    """`python docketbert/train.py yamls/tiny.yaml` with `tiny_overrides` and `extra`, as a process runs it."""
+    import sys
+
+    return [sys.executable, str(REPO / "docketbert" / "train.py"), str(YAMLS / "tiny.yaml"),
+            *tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra)]  # fmt: skip
+
+
 def tiny_shape_overrides(**config) -> dict[str, object]:
     return {f"model.config.{k}": v for k, v in {**TINY_SHAPE, **config}.items()}
 
