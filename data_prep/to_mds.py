@@ -2,7 +2,7 @@
 
 import sys
 
-from docketbert.data.conversion import main
+from docketbert.data.to_mds_job import main
 
 if __name__ == "__main__":
     sys.exit(main())

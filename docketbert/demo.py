@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
 
     from docketbert import train
-    from docketbert.data.conversion import main as to_mds
+    from docketbert.data.to_mds_job import main as to_mds
     from docketbert.data.tokenizer_training import iter_texts, train_tokenizer
 
     started = step("corpus")

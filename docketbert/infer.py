@@ -2,7 +2,7 @@
 
 import sys
 
-from docketbert.downstream.infer_command import main
+from docketbert.downstream.infer_job import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Run the seed's whole study: every yamls/*.yaml (but tiny.yaml and the `_` defaults files), in dependency order.
+"""Run the reference's whole study: every yamls/*.yaml (but tiny.yaml and the `_` defaults files), in dependency order.
 
     python -m docketbert.study [--only NAME ...] [--dry-run] [key=value ...]
 

@@ -79,7 +79,7 @@ def mds_dir(tmp_path_factory, corpus, tokenizer_dir) -> Path:
     """The entry corpus as tokenized MDS shards: <dir>/train and <dir>/eval, split by case."""
     from tiny_models import to_mds_args
 
-    from docketbert.data.conversion import main as to_mds
+    from docketbert.data.to_mds_job import main as to_mds
 
     out = tmp_path_factory.mktemp("mds")
     rc = to_mds(to_mds_args(corpus, out, tokenizer_dir, workers=1))

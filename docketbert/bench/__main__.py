@@ -1,8 +1,8 @@
-"""`python -m docketbert.bench`: the inference benchmark (`--help` for the options)."""
+"""`python -m docketbert.bench [SUBCOMMAND]`: the measurement front door (`--help` lists the subcommands)."""
 
 import sys
 
-from docketbert.bench.command import main
+from docketbert.bench.subcommands import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,8 +5,8 @@ raw texts to embeddings on the host, tokenization included, in one process.
   (seed: shuffled; sorted: by length) padded to a multiple of 8, the forward; the clock covers all of it.
 - a fast variant: `Encoder.embed` (its own tokenization and batches) after an untimed warm-up (a compiled variant
   warms up on every text, so every batch shape is compiled before the clock starts).
-Each time is the best of `reps`. Each fast variant also records the CLS and mean-pooled cosine to the exact (fp32)
-fast path on the first 64 texts: the first `exact` variant run without compile, else padded exact batches.
+Each time is the best of `reps`. Each fast variant also records the CLS and mean-pooled cosine to the fp32
+fast path on the first 64 texts: the first `fp32` variant run without compile, else padded fp32 batches.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from docketbert.bench.protocols import EncoderSource, Settings, make_batches
 from docketbert.bench.variants import VARIANTS, Variant, add_speedups, check_names, failed
 from docketbert.core.device import synchronize
 
-PROBE = 64  # texts the cosines to the exact path are taken on
+PROBE = 64  # texts the cosines to the fp32 path are taken on
 
 
 def protocol_from_texts(
     model: torch.nn.Module, tokenizer, texts: list[str], device: torch.device, order: str, batch_size: int
 ) -> float:
-    """Seconds for the seed's protocol from texts: tokenize, batches in `order` padded to a multiple of 8, the
+    """Seconds for the reference's protocol from texts: tokenize, batches in `order` padded to a multiple of 8, the
     forward (bf16 autocast on a GPU)."""
     synchronize(device)
     start = time.perf_counter()
@@ -48,9 +48,9 @@ def _protocol(
     tokenizer,
     s: Settings,
     reps: int,
-    seed_entries: int | None,
+    reference_entries: int | None,
 ) -> dict[str, Any]:
-    """`seed_entries`: time on the first N texts only and scale the seconds to all of them (recorded as such)."""
+    """`reference_entries`: time on the first N texts only and scale the seconds to all of them (recorded as such)."""
     cuda = s.device.type == "cuda"
     attn = variant.attention(s.device, s)
     model = source.encoder(attn, s.device)
@@ -58,7 +58,7 @@ def _protocol(
     protocol_from_texts(
         model, tokenizer, texts[:2048] if cuda else texts[:32], s.device, variant.order, batch_size
     )  # warm-up
-    timed = texts[:seed_entries] if seed_entries and seed_entries < len(texts) else texts
+    timed = texts[:reference_entries] if reference_entries and reference_entries < len(texts) else texts
     seconds = min(
         protocol_from_texts(model, tokenizer, timed, s.device, variant.order, batch_size) for _ in range(reps)
     )
@@ -143,7 +143,7 @@ def profile_openvino(enc, texts: list[str], top: int = 15) -> dict[str, Any]:
 
 
 def _reference(source: EncoderSource, texts: list[str], tokenizer, s: Settings) -> dict[str, np.ndarray]:
-    exact = VARIANTS["exact+padded"]
+    exact = VARIANTS["fp32+padded"]
     return {
         p: exact.encoder(source, s, tokenizer, pooling=p, max_length=768).embed(texts[:PROBE]) for p in ("cls", "mean")
     }
@@ -154,7 +154,7 @@ def cosines(pooled: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> 
     for p, v in pooled.items():
         r = reference[p]
         cos = (v * r).sum(1) / (np.linalg.norm(v, axis=1) * np.linalg.norm(r, axis=1))
-        out[f"cosine_{p}_vs_exact"] = {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5)}
+        out[f"cosine_{p}_vs_fp32"] = {"min": round(float(cos.min()), 5), "mean": round(float(cos.mean()), 5)}
     return out
 
 
@@ -165,17 +165,17 @@ def run_end_to_end(
     names: Sequence[str],
     settings: dict[str, Settings],
     reps: int = 1,
-    seed_entries: int | None = None,
+    reference_entries: int | None = None,
     profile_entries: int = 0,
     progress: Callable[[str, float | None], None] = lambda *_: None,
 ) -> dict[str, dict[str, Any]]:
-    """The named variants from texts (settings per variant name, or under "default"); `speedup` is over "seed";
+    """The named variants from texts (settings per variant name, or under "default"); `speedup` is over "reference";
     `progress(what, seconds)` after each variant, so a run cut short by a time limit still says how far it got."""
     check_names(names)
     results: dict[str, dict[str, Any]] = {}
     reference: dict[str, np.ndarray] = {}
     fast = [VARIANTS[n] for n in names if not VARIANTS[n].protocol]
-    if fast and not any(v.mode == "exact" and not v.compile for v in fast):
+    if fast and not any(v.mode == "fp32" and not v.compile for v in fast):
         reference = _reference(source, texts, tokenizer, settings["default"])
     with tempfile.TemporaryDirectory(prefix="docketbert-bench-runtime-") as runtime_cache:  # one conversion a model
         for name in names:
@@ -184,12 +184,12 @@ def run_end_to_end(
             if result is None:
                 try:
                     if variant.protocol:
-                        result = _protocol(variant, source, texts, tokenizer, s, reps, seed_entries)
+                        result = _protocol(variant, source, texts, tokenizer, s, reps, reference_entries)
                     else:
                         result, pooled = _fast(
                             variant, source, texts, tokenizer, s, reps, runtime_cache, profile_entries
                         )
-                        if not reference and variant.mode == "exact" and not variant.compile:
+                        if not reference and variant.mode == "fp32" and not variant.compile:
                             reference = pooled
                         else:
                             result.update(cosines(pooled, reference))

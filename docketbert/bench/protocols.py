@@ -1,10 +1,10 @@
-"""The seed's inference protocols and what every benchmark variant shares: entries, batches, timing, the model
-under test and the machine. Used by `python -m docketbert.bench` (docketbert/bench/command.py), the variants
+"""The reference's inference protocols and what every benchmark variant shares: entries, batches, timing, the model
+under test and the machine. Used by `python -m docketbert.bench` (docketbert/bench/inference.py), the variants
 table (docketbert/bench/variants.py) and the `benchmark` callback.
 
-Seed GPU protocol: N entries (tokenized before timing), shuffled batches padded per batch to a multiple of 8 (as
+Reference GPU protocol: N entries (tokenized before timing), shuffled batches padded per batch to a multiple of 8 (as
 DataCollatorWithPadding), the encoder without head, bf16 autocast, inference mode, a sweep of batch sizes, the
-best time; an OOM is recorded and the batch size skipped. Seed CPU protocol: the first 200 entries, batch 32,
+best time; an OOM is recorded and the batch size skipped. Reference CPU protocol: the first 200 entries, batch 32,
 eager attention, fp32. Batches are collated before the clock starts; the host-to-device copy, the forwards and a
 final synchronize are timed, after one warm-up batch per batch size.
 
@@ -13,13 +13,15 @@ End to end (`end_to_end.py`), the same protocols start from the texts: tokenizat
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,15 +35,19 @@ from docketbert.core.device import synchronize
 from docketbert.model.weights import load_pretrained
 
 GPU_BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
-# The seed's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
+# The reference's corpus: entry lengths (with [CLS]/[SEP]) have mean 67.9, median 49, p99 319, max 768.
 LENGTH_MEDIAN, LENGTH_MEAN, LENGTH_MAX = 49.0, 67.9, 768
+
+
+class BenchError(ValueError):
+    """A measurement the bench refuses, or cannot make here: printed as one line, exit 2."""
 
 
 # ---- entries --------------------------------------------------------------------------------------------------
 
 
 def synthetic_lengths(n: int, seed: int = 0) -> np.ndarray:
-    """Lognormal lengths fitted to the seed's corpus (median 49, mean 67.9 -> p99 ~320), clipped to [3, 768]."""
+    """Lognormal lengths fitted to the reference's corpus (median 49, mean 67.9 -> p99 ~320), clipped to [3, 768]."""
     mu = math.log(LENGTH_MEDIAN)
     sigma = math.sqrt(2 * math.log(LENGTH_MEAN / LENGTH_MEDIAN))
     lengths = np.random.default_rng(seed).lognormal(mu, sigma, n)
@@ -91,6 +97,29 @@ def read_texts(path: str, n: int) -> list[str]:
 # ---- batches and timing -----------------------------------------------------------------------------------------
 
 
+def best_seconds(variants: dict[str, Callable[[], Any]], reps: int, warmup: bool = False) -> dict[str, float]:
+    """Each variant's best time over `reps` rounds; within a round the variants take turns, so a slow moment of the
+    machine hits them alike. `warmup`: call each once, untimed, first."""
+    if warmup:
+        for fn in variants.values():
+            fn()
+    best = {name: float("inf") for name in variants}
+    for _ in range(reps):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def report(result: dict, json_path: str | Path | None) -> dict:
+    """Print `result` as one JSON line, also write it to `json_path` when given, and return it."""
+    print(json.dumps(result))
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2))
+    return result
+
+
 def collate(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad to the batch's longest row rounded up to `multiple` (DataCollatorWithPadding(pad_to_multiple_of=8))."""
     return pad_rows(rows, pad_id, multiple)
@@ -99,7 +128,7 @@ def collate(rows: Sequence[np.ndarray], pad_id: int, multiple: int = 8) -> tuple
 def make_batches(
     entries: Sequence[np.ndarray], batch_size: int, pad_id: int, order: str, seed: int = 0
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """`shuffled` (the seed's DataLoader(shuffle=True)) or `sorted` (by length, batches then shuffled)."""
+    """`shuffled` (the reference's DataLoader(shuffle=True)) or `sorted` (by length, batches then shuffled)."""
     index = list(range(len(entries)))
     if order == "shuffled":
         random.Random(seed).shuffle(index)
@@ -229,7 +258,7 @@ class Settings:
     device: torch.device
     batch_sizes: Sequence[int]
     budget_s: float | None = None
-    # The attention the seed's GPU protocol used (flash_attention_2 where installed, else sdpa).
+    # The attention the reference's GPU protocol used (flash_attention_2 where installed, else sdpa).
     gpu_attn: str = "sdpa"
     extra: dict[str, Any] = field(default_factory=dict)
 

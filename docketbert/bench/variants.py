@@ -1,12 +1,12 @@
 """The one table of inference-benchmark variants: every name `python -m docketbert.bench`, its JSON, the `benchmark`
 callback's bench.json and BENCHMARKS.md use.
 
-    seed                      the seed's protocol: shuffled batches padded per batch to a multiple of 8; CPU: eager
+    seed                      the reference's protocol: shuffled batches padded per batch to a multiple of 8; CPU: eager
                               attention, fp32; GPU: bf16 autocast, flash_attention_2 where installed, else sdpa
     sorted                    the same with length-sorted batches (visited in random order) and sdpa
     MODE+LAYOUT[+compile]     the fast path, `inference.Encoder` (length-sorted token-budget batches, CLS pooling,
                               results in input order) in one of its modes and layouts:
-        MODE    exact (fp32), bf16 (bf16 weights; lossy), int8 (dynamic int8 Linear layers; CPU only, lossy),
+        MODE    fp32, bf16 (bf16 weights; lossy), int8 (dynamic int8 Linear layers; CPU only, lossy),
                 openvino / openvino_int8 (OpenVINO fp32 / NNCF int8 weights and activations; CPU only, padded
                 only; the conversion and quantization are untimed)
         LAYOUT  unpadded (docketbert.model.unpadded: real tokens only), padded (HF's forward, sdpa), packed (packed
@@ -23,6 +23,7 @@ still run.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ FLEX_GPU_ONLY = "cuda only: on the CPU FlexAttention compiles its kernels, minut
 
 @dataclass(frozen=True)
 class Variant:
-    """One row of the table: a seed protocol (`order` set) or a fast path (`mode`, `layout`, `compile`)."""
+    """One row of the table: a reference protocol (`order` set) or a fast path (`mode`, `layout`, `compile`)."""
 
     name: str
     label: str
@@ -65,7 +66,7 @@ class Variant:
         return self.order is not None
 
     def attention(self, device: torch.device, s: Settings) -> str:
-        if self.name == "seed":
+        if self.name == "reference":
             return s.gpu_attn if device.type == "cuda" else "eager"
         return "sdpa" if self.protocol else LAYOUTS[self.layout][1]
 
@@ -109,7 +110,7 @@ class Variant:
         )
 
     def __call__(self, source: EncoderSource, entries: Sequence[np.ndarray], s: Settings) -> dict[str, Any]:
-        """Pre-tokenized: the seed protocols sweep `s.batch_sizes`; a fast path times one pass after a warm-up."""
+        """Pre-tokenized: the reference protocols sweep `s.batch_sizes`; a fast path times one pass after a warm-up."""
         skipped = self.skipped(s.device)
         if skipped:
             return skipped
@@ -172,10 +173,10 @@ def failed(label: str, err: Exception, device: torch.device) -> dict[str, Any]:
 
 def _table() -> dict[str, Variant]:
     table = {
-        "seed": Variant("seed", "seed protocol (shuffled, padded per batch)", order="shuffled"),
+        "reference": Variant("reference", "reference protocol (shuffled, padded per batch)", order="shuffled"),
         "sorted": Variant("sorted", "length-sorted batches, sdpa", order="sorted"),
     }
-    modes = {"exact": "fp32", "bf16": "bf16 weights (lossy)", "int8": "dynamic int8 Linear layers (lossy)"}
+    modes = {"fp32": "fp32", "bf16": "bf16 weights (lossy)", "int8": "dynamic int8 Linear layers (lossy)"}
     layouts = {
         "unpadded": "unpadded layout",
         "padded": "sorted padded batches, sdpa",
@@ -217,16 +218,16 @@ VARIANTS: dict[str, Variant] = _table()
 # What runs when --variants is not given, per device and timing.
 DEFAULTS: dict[tuple[str, bool], list[str]] = {
     ("cpu", False): [
-        "seed",
+        "reference",
         "sorted",
-        "exact+unpadded",
+        "fp32+unpadded",
         "bf16+unpadded",
         "int8+unpadded",
         "openvino_int8+padded",
-        "exact+packed",
+        "fp32+packed",
     ],
     ("cuda", False): [
-        "seed",
+        "reference",
         "sorted",
         "bf16+padded",
         "bf16+unpadded",
@@ -235,21 +236,36 @@ DEFAULTS: dict[tuple[str, bool], list[str]] = {
         "bf16+packed_flex+compile",
     ],
     ("cpu", True): [
-        "seed",
-        "exact+unpadded",
-        "exact+padded",
+        "reference",
+        "fp32+unpadded",
+        "fp32+padded",
         "bf16+unpadded",
         "int8+unpadded",
         "int8+padded",
         "openvino+padded",
         "openvino_int8+padded",
     ],
-    ("cuda", True): ["seed", "bf16+padded", "bf16+unpadded", "bf16+packed_flex+compile"],
+    ("cuda", True): ["reference", "bf16+padded", "bf16+unpadded", "bf16+packed_flex+compile"],
 }
 
 
 def default_variants(device: torch.device, end_to_end: bool = False) -> list[str]:
     return list(DEFAULTS[(device.type, end_to_end)])
+
+
+# Old variant names still accepted for one release, each with a note: `seed` is now `reference` (the reference
+# project's protocol; "seed" means the random seed only) and the mode `exact` is `fp32`.
+RENAMED = {"seed": "reference", "exact": "fp32"}
+
+
+def canonical_variant(name: str) -> str:
+    """`name` under its current name (an old name, or an old mode inside MODE+LAYOUT, gives a note on stderr)."""
+    head, plus, rest = name.partition("+")
+    if head not in RENAMED:
+        return name
+    new = RENAMED[head] + plus + rest
+    print(f"note: variant {name!r} is now called {new!r}; the old name goes in the next release", file=sys.stderr)
+    return new
 
 
 def check_names(names: Sequence[str]) -> None:
@@ -259,8 +275,8 @@ def check_names(names: Sequence[str]) -> None:
 
 
 def add_speedups(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each result's `speedup` over the seed protocol's seconds (None where either is missing)."""
-    base = results.get("seed", {}).get("seconds")
+    """Each result's `speedup` over the reference protocol's seconds (None where either is missing)."""
+    base = results.get("reference", {}).get("seconds")
     for result in results.values():
         result["speedup"] = round(base / result["seconds"], 3) if base and result.get("seconds") else None
     return results
@@ -270,7 +286,7 @@ def run_variants(
     source: EncoderSource, entries: Sequence[np.ndarray], names: Sequence[str], settings: dict[str, Settings]
 ) -> dict[str, dict[str, Any]]:
     """Run the named variants pre-tokenized (settings per variant name, or under "default"); `speedup` is over
-    "seed"."""
+    "reference"."""
     check_names(names)
     results = {}
     for name in names:

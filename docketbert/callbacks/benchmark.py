@@ -1,5 +1,5 @@
 """`callbacks: {benchmark: {...}}`: at the end of fit, time the trained encoder with the inference benchmark's
-variants (pre-tokenized; names and protocols of docketbert/bench/variants.py, default: the seed protocol only) and
+variants (pre-tokenized; names and protocols of docketbert/bench/variants.py, default: the reference protocol only) and
 write `<run_dir>/bench.json`.
 
 It benchmarks the in-memory model (a copy of its encoder, so the export and the metrics are untouched) on the
@@ -22,8 +22,8 @@ from composer.core import Callback, State
 from composer.loggers import Logger
 from composer.utils import dist
 
-from docketbert.bench import protocols as ib
-from docketbert.bench.variants import VARIANTS, run_variants
+from docketbert.bench import protocols
+from docketbert.bench.variants import VARIANTS, canonical_variant, run_variants
 from docketbert.model.modernbert import encoder_of
 from docketbert.registry import register_callback
 
@@ -45,7 +45,7 @@ def split_entries(state: State, cfg: Any, n: int) -> tuple[list[np.ndarray], dic
 
         dataset = open_split(cfg.data.path, split, cfg.data.local)
     available = min(n, dataset.num_samples)
-    rows = [np.asarray(dataset[i]["input_ids"], dtype=np.int64)[: ib.LENGTH_MAX] for i in range(available)]
+    rows = [np.asarray(dataset[i]["input_ids"], dtype=np.int64)[: protocols.LENGTH_MAX] for i in range(available)]
     entries = [rows[i % available] for i in range(n)]
     return entries, {"path": str(cfg.data.path), "split": split, "split_entries": int(dataset.num_samples)}
 
@@ -60,14 +60,15 @@ class Benchmark(Callback):
         cfg: Any = None,
         enabled: bool = True,
         gpu_entries: int = 100_000,
-        gpu_batch_sizes: Sequence[int] = ib.GPU_BATCH_SIZES,
+        gpu_batch_sizes: Sequence[int] = protocols.GPU_BATCH_SIZES,
         cpu_entries: int = 200,
         cpu_batch_size: int = 32,
         cpu: bool = True,
         gpu: bool = True,
-        variants: Sequence[str] = ("seed",),
+        variants: Sequence[str] = ("reference",),
         gpu_budget_s: float | None = None,
     ):
+        variants = [canonical_variant(v) for v in variants]
         unknown = [v for v in variants if v not in VARIANTS]
         if unknown:
             raise ValueError(f"callbacks.benchmark.variants: unknown {unknown} (known: {', '.join(VARIANTS)})")
@@ -83,7 +84,7 @@ class Benchmark(Callback):
         composer_model = state.model.module if hasattr(state.model, "module") else state.model
         hf_model = composer_model.model
         encoder = encoder_of(hf_model)  # ModernBertModel: no head, as AutoModel loads it
-        source = ib.EncoderSource(
+        source = protocols.EncoderSource(
             config=hf_model.config,
             name=str(self.run_dir.name),
             state_dict={k: v.detach().to("cpu", copy=True) for k, v in encoder.state_dict().items()},
@@ -91,7 +92,7 @@ class Benchmark(Callback):
         report: dict[str, Any] = {
             "run_name": self.run_dir.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "machine": ib.machine_info(),
+            "machine": protocols.machine_info(),
             "attn_implementation": hf_model.config._attn_implementation,
             "num_params_encoder": sum(p.numel() for p in encoder.parameters()),
             "variants": self.variants,
@@ -100,7 +101,7 @@ class Benchmark(Callback):
         report["gpu"] = self._gpu(state, source)
         report["cpu"] = self._cpu(state, source)
         for part in ("gpu", "cpu"):
-            seed = report[part].get("results", {}).get("seed", {})
+            seed = report[part].get("results", {}).get("reference", {})
             report[f"{part}_seconds"] = seed.get("seconds")
             report[f"{part}_entries"] = report[part].get("entries")
         (self.run_dir / "bench.json").write_text(json.dumps(report, indent=2))
@@ -112,21 +113,23 @@ class Benchmark(Callback):
             report["cpu_seconds"],
         )
 
-    def _gpu(self, state: State, source: ib.EncoderSource) -> dict[str, Any]:
+    def _gpu(self, state: State, source: protocols.EncoderSource) -> dict[str, Any]:
         if not self.gpu:
             return {"skipped": "disabled (callbacks.benchmark.gpu=false)"}
         if not torch.cuda.is_available():
             return {"skipped": "no GPU on this machine"}
         entries, data = split_entries(state, self.cfg, self.gpu_entries)
-        settings = ib.Settings(torch.device("cuda"), self.gpu_batch_sizes, self.gpu_budget_s, gpu_attn=self._gpu_attn())
+        settings = protocols.Settings(
+            torch.device("cuda"), self.gpu_batch_sizes, self.gpu_budget_s, gpu_attn=self._gpu_attn()
+        )
         results = run_variants(source, entries, self.variants, {"default": settings})
         return {"entries": len(entries), "data": data, "batch_sizes": self.gpu_batch_sizes, "results": results}
 
-    def _cpu(self, state: State, source: ib.EncoderSource) -> dict[str, Any]:
+    def _cpu(self, state: State, source: protocols.EncoderSource) -> dict[str, Any]:
         if not self.cpu:
             return {"skipped": "disabled (callbacks.benchmark.cpu=false)"}
         entries, data = split_entries(state, self.cfg, self.cpu_entries)
-        settings = ib.Settings(torch.device("cpu"), [self.cpu_batch_size])
+        settings = protocols.Settings(torch.device("cpu"), [self.cpu_batch_size])
         results = run_variants(source, entries, self.variants, {"default": settings})
         return {"entries": len(entries), "data": data, "batch_sizes": [self.cpu_batch_size], "results": results}
 

@@ -2,7 +2,7 @@
 
 Loss = alpha_ce * CE + alpha_kl * T^2 * KL(softmax(teacher / T) || softmax(student / T)), "batchmean" over the
 positions used: `masked` (the labelled positions, default), `tokens` (every real token) or `all` (every position,
-padding included: the seed's choice).
+padding included: the reference's choice).
 
 The teacher (an HF name, a directory or an earlier run's name, resolved to its export) is loaded once, frozen, in
 eval mode, in bf16 on a GPU; it is not a submodule of the trained model, so it is in neither the optimizer nor the
@@ -32,7 +32,7 @@ from docketbert.model.build import resolve_attn_implementation, resolve_model_so
 from docketbert.model.modernbert import encoder_of, mlm_logits
 from docketbert.model.weights import UnsafeWeightsError, load_pretrained
 from docketbert.registry import register_callback
-from docketbert.training.run_options import resolve_packing
+from docketbert.training.auto_settings import resolve_packing
 
 log = logging.getLogger(__name__)
 

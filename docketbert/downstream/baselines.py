@@ -46,8 +46,9 @@ def tfidf_logreg(
 ) -> list[list[str]]:
     """Word 1-2-gram + char 3-5-gram TF-IDF of the text, plus word 1-3-grams of its first `lead_words` words (0:
     none), logistic regression (one-vs-rest for multi-label). The lead features are there because the filing event
-    is named in an entry's first words (their effect on held-out cases: docs/downstream.md). Multi-label: every
-    label with a positive decision value, or the highest one when none is."""
+    is named in an entry's first words (their effect on held-out cases:
+    experiments/2026-12-01_downstream_cpu/README.md). Multi-label: every label with a positive decision value, or
+    the highest one when none is."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -54,7 +54,7 @@ def rank_and_world() -> tuple[int, int]:
 
 def model_fingerprint(model_dir: str | Path, mode: str) -> str:
     """The weights and config files' SHA-256 (first 16 hex digits) and the mode: what made a row."""
-    from docketbert.inference.model_cache import file_digest
+    from docketbert.inference.openvino_cache import file_digest
 
     h = hashlib.sha256()
     folder = Path(model_dir)

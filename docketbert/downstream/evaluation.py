@@ -7,7 +7,7 @@ Classification: accuracy, macro_f1, micro_f1, per_class, n. Extraction: precisio
 match), n. `baselines` holds the same metrics for TF-IDF + logistic regression (trained on the train part of the
 split, or --baseline-train) and the majority class, or for the citation regex and "no spans".
 With --heldout, only the held-out cases of a seeded by-case split are scored (the seed defaults to the one the
-fine-tune recorded, so this is the split the model never saw). With --mode exact|bf16|int8 the logits come from the
+fine-tune recorded, so this is the split the model never saw). With --mode fp32|bf16|int8 the logits come from the
 fast inference path (`docketbert.inference`) in that mode, so a lossy mode's cost on the task is measured, not
 assumed; the JSON then says which mode, layout and device scored it. Predictions are decoded by the task
 (`docketbert.downstream.tasks`: `Task.decode`), the same decoding `docketbert.infer` writes.
@@ -37,7 +37,7 @@ from docketbert.downstream.tasks import (
     split_by_case,
     task_for_head,
 )
-from docketbert.inference.encoder import CPU_MODES, MODES
+from docketbert.inference.encoder import CPU_MODES, MODES, canonical_mode
 from docketbert.model.weights import check_safe_weights, load_pretrained
 
 
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-length", type=int, help="default: the fine-tune's, else 512")
     p.add_argument(
         "--mode",
+        type=canonical_mode,
         choices=MODES,
         help="score through the fast inference path (docketbert.inference.Encoder) in this mode, to see "
         "what a lossy mode costs on the task; int8, openvino and openvino_int8 run on the CPU "

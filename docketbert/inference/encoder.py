@@ -1,6 +1,6 @@
 """Inference on exported models: embeddings for any export, and a fine-tuned head's logits.
 
-    enc = Encoder.from_pretrained("runs/x/hf", device="cpu", mode="exact", pooling="cls")
+    enc = Encoder.from_pretrained("runs/x/hf", device="cpu", mode="fp32", pooling="cls")
     vectors = enc.embed(["MOTION to dismiss ...", ...])        # (N, hidden) float32, input order
     logits = enc.head_logits(enc.tokenize(texts).ids)         # a *ForSequence/TokenClassification export
 
@@ -18,9 +18,9 @@ token-budget batches (rows x longest row <= budget), results put back in input o
 - layout "packed" (opt-in): several entries per row, each attending only to itself
   (`docketbert.model.packed_attention`: FlexAttention BlockMasks on GPU skip every cross-entry and padding block),
   no padding computed.
-Modes: "exact" (fp32), "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
+Modes: "fp32", "bf16" (weights in bf16; lossy), "int8" (dynamic int8 quantization of the Linear layers, CPU
 only; lossy), and the runtime modes, CPU only, on padded length-sorted batches, their converted graphs cached beside
-the weights and bound to them (`docketbert.inference.model_cache`: a stale or planted graph is rebuilt, never run):
+the weights and bound to them (`docketbert.inference.openvino_cache`: a stale or planted graph is rebuilt, never run):
 - "openvino" / "openvino_int8": the encoder converted to OpenVINO, fp32 / NNCF int8 weights and activations
   (calibrated on synthetic docket entries), pooling inside the graph, cached in `<model_dir>/openvino/`
   (`docketbert.inference.openvino_runtime`); `head_logits` runs the graph, then the head's own torch modules.
@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,20 +49,36 @@ import torch
 from docketbert.core.batching import by_token_count, token_budget_batches
 from docketbert.core.cpu_memory import keep_freed_memory
 from docketbert.core.device import resolve_device
+from docketbert.core.host_to_device import to_device
 from docketbert.core.tokenizer import check_tokenizer_files
-from docketbert.core.transfer import to_device
 from docketbert.model.modernbert import classifier_logits, encoder_of
 from docketbert.model.weights import check_safe_weights, load_pretrained
 
-MODES = ("exact", "bf16", "int8", "openvino", "openvino_int8")
+MODES = ("fp32", "bf16", "int8", "openvino", "openvino_int8")
 CPU_MODES = ("int8", "openvino", "openvino_int8")  # modes that run on the CPU only
 RUNTIME_MODES = {"openvino": "openvino", "openvino_int8": "openvino"}  # mode -> runtime (its cache folder's name)
 POOLINGS = ("cls", "mean")
 LAYOUTS = ("unpadded", "padded", "packed")
+# Old names still accepted for one release, each with a note: the mode `exact` is now called `fp32`.
+MODE_ALIASES = {"exact": "fp32"}
+
+
+def canonical_mode(mode: str) -> str:
+    """`mode` under its current name (an old name gives a note on stderr); unknown names pass through unchanged,
+    for the caller's own check (argparse's `choices`, `Encoder`)."""
+    if mode in MODE_ALIASES:
+        print(
+            f"note: mode {mode!r} is now called {MODE_ALIASES[mode]!r}; the old name goes in the next release",
+            file=sys.stderr,
+        )
+        return MODE_ALIASES[mode]
+    return mode
+
+
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
 # The OpenVINO modes' default budget shrinks as the model widens, keeping a batch's activations (tokens x hidden)
 # near 512 x 768 floats: smaller batches never lost on base-150M, while scratch-7M, where the per-call cost weighs
-# more, was mostly fastest at 2,048 (bench/openvino_tuning.py, BENCHMARKS.md).
+# more, was mostly fastest at 2,048 (experiments/2026-12-02_openvino_tuning/README.md).
 OPENVINO_ACTIVATIONS = 512 * 768
 OPENVINO_BUDGET_RANGE = (512, 2048)
 
@@ -97,10 +114,10 @@ class Counts:
 
 
 def apply_mode(model: torch.nn.Module, mode: str, device: torch.device) -> torch.nn.Module:
-    """exact: fp32; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); openvino, openvino_int8: the
-    fp32 model, which `Encoder` converts for OpenVINO (CPU only)."""
-    if mode in ("exact", *RUNTIME_MODES):
-        if mode != "exact" and device.type != "cpu":
+    """fp32: the model as it is; bf16: bf16 weights; int8: dynamic int8 Linear layers (CPU only); openvino and
+    openvino_int8: the fp32 model, which `Encoder` converts for OpenVINO (CPU only)."""
+    if mode in ("fp32", *RUNTIME_MODES):
+        if mode != "fp32" and device.type != "cpu":
             raise ValueError(f"mode {mode} ({RUNTIME_MODES[mode]}) runs on the CPU only; use bf16 on a GPU")
         return model.float()
     if mode == "bf16":
@@ -138,7 +155,7 @@ class Encoder:
         model: torch.nn.Module,
         tokenizer,
         device: torch.device,
-        mode: str = "exact",
+        mode: str = "fp32",
         pooling: str = "cls",
         max_length: int | None = None,
         token_budget: int | None = None,
@@ -149,6 +166,7 @@ class Encoder:
     ):
         """`calibration_rows`: token-id rows openvino_int8 is calibrated on instead of the tokenized synthetic
         entries (an Encoder without a tokenizer, fed token ids, needs them)."""
+        mode = canonical_mode(mode)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: one of {', '.join(POOLINGS)}")
         layout = layout or default_layout(model.config.model_type, device, mode)
@@ -224,7 +242,7 @@ class Encoder:
         cls,
         model_dir: str | Path,
         device: str | torch.device | None = "auto",
-        mode: str = "exact",
+        mode: str = "fp32",
         pooling: str = "cls",
         max_length: int | None = None,
         token_budget: int | None = None,
@@ -248,6 +266,7 @@ class Encoder:
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
             raise FileNotFoundError(f"{model_dir} has no config.json: not an exported model directory")
+        mode = canonical_mode(mode)
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         check_safe_weights(model_dir)

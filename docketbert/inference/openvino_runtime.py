@@ -15,7 +15,7 @@ Modes:
   deterministic) tokenized with the model's tokenizer; int8 matrix multiplies use the CPU's VNNI instructions.
 
 Graphs are cached beside the model in `<model_dir>/openvino/` (or any folder), one entry per mode and pooling, bound
-to the weights by docketbert.inference.model_cache (a stale or planted graph is rebuilt, never served).
+to the weights by docketbert.inference.openvino_cache (a stale or planted graph is rebuilt, never served).
 
     from docketbert.inference.openvino_runtime import OpenVinoEncoder
     ov_encoder = OpenVinoEncoder(hf_encoder, cache_dir, quantize=True, calibration=rows_fn)
@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from docketbert.inference.model_cache import cache_key, cache_valid, clear_entry, write_record
+from docketbert.inference.openvino_cache import cache_key, cache_valid, clear_entry, write_record
 
 log = logging.getLogger(__name__)
 

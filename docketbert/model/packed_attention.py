@@ -255,7 +255,7 @@ def _padding_safe_masks(module, args, kwargs):
     """Forward pre-hook of a ModernBertModel: a 2-D padding mask becomes this module's per-entry masks, in which a
     padding query attends to itself. With HF's own masks, a padding query whose sliding window holds only padding
     has an empty mask row, and on a GPU the sdpa kernel picked under bf16 (cuDNN) returns NaN gradients for it,
-    which spoil every weight (bench/sdpa_padding_check.py). Real tokens get the same masks and positions."""
+    which spoil every weight (gpu_session/sdpa_padding_check.py). Real tokens get the same masks and positions."""
     mask = kwargs.get("attention_mask")
     if (
         not isinstance(mask, torch.Tensor)

@@ -1,4 +1,4 @@
-"""The seed's model shapes (experiments.md) as ModernBertConfig overrides, for benchmarks with random weights.
+"""The reference's model shapes (experiments.md) as ModernBertConfig overrides, for benchmarks with random weights.
 
 base-150M is transformers' default ModernBertConfig (ModernBERT-base); the others override it."""
 
@@ -14,7 +14,7 @@ SCRATCH = {  # hidden, layers, heads, intermediate; global attention every 2 lay
     "scratch-27M": (320, 12, 8, 480),
     "scratch-41M": (512, 8, 8, 512),
 }
-SEED_SHAPES: dict[str, dict[str, Any]] = {
+REFERENCE_SHAPES: dict[str, dict[str, Any]] = {
     "base-150M": {},
     "large-395M": dict(LARGE),
     **{
@@ -27,7 +27,7 @@ SEED_SHAPES: dict[str, dict[str, Any]] = {
         }
         for name, (h, n, a, i) in SCRATCH.items()
     },
-    # Sliced models: the source's shape with fewer layers and global attention every 2 layers (as the seed did).
+    # Sliced models: the source's shape with fewer layers and global attention every 2 layers (as the reference did).
     "sliced-base-4l-59M": {"num_hidden_layers": 4, "global_attn_every_n_layers": 2},
     **{
         f"sliced-large-{n}l-{m}M": {**LARGE, "num_hidden_layers": n, "global_attn_every_n_layers": 2}

@@ -2,8 +2,8 @@
 
 Embeddings and the kept layers are copied; the final norm and the MLM head (prediction head + decoder bias; the
 decoder weight is tied to the embeddings) are copied or re-initialised (`copy_head`). Attention kinds either
-follow the source layers (`attention="keep"`) or the seed's fixed pattern (`"every_n"`: global at every n-th
-sliced layer, n = `global_attn_every_n_layers`, the seed used 2).
+follow the source layers (`attention="keep"`) or the reference's fixed pattern (`"every_n"`: global at every n-th
+sliced layer, n = `global_attn_every_n_layers`, the reference used 2).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from transformers import ModernBertForMaskedLM
 
 from docketbert.model.modernbert import HEAD_PREFIXES, LAYER_KEY, TIED_DECODER_KEY, layer_key
 
-# The seed's published lists (experiments.md), by (num_layers, source_layers). The rule in `layer_indices`
-# reproduces every interleaved list but 8 of 28, which the seed chose by hand (step 3, then 4).
-SEED_INTERLEAVED: dict[tuple[int, int], list[int]] = {
+# The reference's published lists (experiments.md), by (num_layers, source_layers). The rule in `layer_indices`
+# reproduces every interleaved list but 8 of 28, which the reference chose by hand (step 3, then 4).
+REFERENCE_INTERLEAVED: dict[tuple[int, int], list[int]] = {
     (4, 22): [0, 7, 14, 21],
     (6, 28): [0, 5, 10, 15, 20, 25],
     (8, 28): [0, 3, 6, 9, 12, 16, 20, 24],
@@ -27,8 +27,8 @@ SEED_INTERLEAVED: dict[tuple[int, int], list[int]] = {
 
 
 def layer_indices(mode: Literal["first", "interleaved"], num_layers: int, source_layers: int) -> list[int]:
-    """The source layers to keep. `first`: 0..num_layers-1. `interleaved`: the seed's list where it published one,
-    else every `(source_layers - 1) // (num_layers - 1)`-th layer from 0 (which is the seed's rule for 4 of 22,
+    """The source layers to keep. `first`: 0..num_layers-1. `interleaved`: the reference's list where it published one,
+    else every `(source_layers - 1) // (num_layers - 1)`-th layer from 0 (which is the reference's rule for 4 of 22,
     6 of 28 and 10 of 28)."""
     if not 1 <= num_layers <= source_layers:
         raise ValueError(f"num_layers {num_layers} must be between 1 and the source's {source_layers} layers")
@@ -36,8 +36,8 @@ def layer_indices(mode: Literal["first", "interleaved"], num_layers: int, source
         return list(range(num_layers))
     if mode != "interleaved":
         raise ValueError(f"slicing mode {mode!r} is not one of first, interleaved")
-    if (num_layers, source_layers) in SEED_INTERLEAVED:
-        return list(SEED_INTERLEAVED[(num_layers, source_layers)])
+    if (num_layers, source_layers) in REFERENCE_INTERLEAVED:
+        return list(REFERENCE_INTERLEAVED[(num_layers, source_layers)])
     if num_layers == 1:
         return [0]
     step = (source_layers - 1) // (num_layers - 1)

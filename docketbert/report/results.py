@@ -1,6 +1,6 @@
 """The results table and plots of every run: `python -m docketbert.report runs/ [--out DIR] [--template T.md]`.
 
-A run directory is any folder under RUNS with config.yaml, run_info.json or metrics.json. The table has the seed's
+A run directory is any folder under RUNS with config.yaml, run_info.json or metrics.json. The table has the reference's
 columns (model | 100k_gpu_seconds | 200_cpu_seconds | num_params_million | eval_loss), sorted by eval loss, plus
 training tokens/s, the device and a status; it is written as results.md and results.csv with two plots,
 eval_loss_vs_tokens.png and speed_vs_quality.png. Benchmarks on other entry counts are scaled linearly to 100k
@@ -101,7 +101,7 @@ def loss_curve(scalars: dict[str, list[tuple[int, float]]]) -> list[tuple[float,
 
 
 def bench_seconds(bench: dict[str, Any], part: str, protocol_entries: int) -> tuple[float | None, bool]:
-    """The seed protocol's best seconds, scaled to the protocol's entry count; (seconds, scaled?)."""
+    """The reference protocol's best seconds, scaled to the protocol's entry count; (seconds, scaled?)."""
     seconds, entries = bench.get(f"{part}_seconds"), bench.get(f"{part}_entries")
     if seconds is None:
         return None, False

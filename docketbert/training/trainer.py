@@ -47,15 +47,15 @@ from docketbert.model.build import (
 from docketbert.model.masked_lm import MaskedLMModel
 from docketbert.model.modernbert import encoder_of
 from docketbert.registry import ALGORITHMS, CALLBACKS, build_all, check_all, load_plugins
-from docketbert.training.checkpoints import CheckpointPruner, prepare_autoresume, safe_checkpoint_loading
-from docketbert.training.loggers import build_loggers
-from docketbert.training.optim import adamw
-from docketbert.training.run_options import (
+from docketbert.training.auto_settings import (
     compiles_by_default,
     packed_attn_implementation,
     resolve_compile,
     resolve_packing,
 )
+from docketbert.training.checkpoints import CheckpointPruner, prepare_autoresume, safe_checkpoint_loading
+from docketbert.training.loggers import build_loggers
+from docketbert.training.optim import adamw
 
 log = logging.getLogger("docketbert.training")
 
