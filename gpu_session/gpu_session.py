@@ -23,7 +23,7 @@ skipped, one that fails as its error, and the JSON is rewritten after every stag
   infer_db        `bench infer`: infer from PostgreSQL into a table against the front door, base-150M
                   bf16 (tiny: scratch-7M int8 on the CPU), the ratio; needs the PostgreSQL server binaries
   bench_variants  python -m docketbert.bench, scratch-7M: every variant the device runs (--list), pre-tokenized and
-                  --end-to-end, each one a time and no error (the CPU ones are tests/test_bench_variants.py)
+                  --end-to-end, each one a time and no error (the CPU ones are tests/bench/test_bench_variants.py)
 --tiny: every stage on this machine's CPU at tiny shapes and few steps (a dry run of the script). What needs a GPU
 (the kernel, flex_attention, cuda-only variants) is recorded as skipped with the reason; the reference paths run.
 
@@ -472,7 +472,7 @@ def bench_variants(ctx) -> dict:
     if ctx.tiny:
         ctx.skipped_branches["bench_variants"] = {
             "cuda-only variants": [n for n, v in VARIANTS.items() if v.skipped(ctx.device)],
-            "compiled variants": "compile on the CPU; tests/test_bench_variants.py runs them (slow)",
+            "compiled variants": "compile on the CPU; tests/bench/test_bench_variants.py runs them (slow)",
         }
     out = {}
     for timing, flags in (

@@ -91,6 +91,13 @@ def mds_dir(tmp_path_factory, corpus, tokenizer_dir) -> Path:
 _EXIT_STATUS: list[int] = []
 
 
+def pytest_collection_modifyitems(config, items):
+    """A slow test is an integration test too, so `-m "not integration"` (the developer's loop) leaves it out."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.integration)
+
+
 def pytest_sessionfinish(session, exitstatus):
     _EXIT_STATUS.append(int(exitstatus))
 

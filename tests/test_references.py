@@ -94,12 +94,13 @@ def test_comments_docstrings_and_docs_name_only_what_exists():
 
 
 def test_the_check_can_fail(tmp_path):
-    """A moved function, deleted scripts and a dead link are each caught; a glob or a placeholder is not a path."""
+    """A moved function, deleted scripts and a dead link are each caught; a glob, a placeholder or a path at a git
+    revision (REV:path) is not a path of the tree."""
     planted = tmp_path / "planted.py"
     planted.write_text(
         '"""Calls docketbert.training.checks.check_run, as docketbert/bench/timing.py once did."""\n'
         "# see bench/gpu_session.py; tests/test_*.py, yamls/<run>.yaml and yamls/X.yaml are patterns\n"
-        "# docketbert.training.trainer.check_run and docketbert/bench/protocols.py exist\n"
+        "# docketbert.training.trainer.check_run and docketbert/bench/protocols.py are; d530192:bench/x.py: history\n"
     )
     md = tmp_path / "planted.md"
     md.write_text("[the report](experiments/1999-01-01_nothing/README.md), run `docs/nothing.md`\n")

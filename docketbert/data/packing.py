@@ -200,12 +200,6 @@ def packed_batch_rows(batch: dict[str, torch.Tensor]) -> int:
     return int(batch["input_ids"].shape[0])
 
 
-def packing_efficiency(batch: dict[str, Any]) -> float:
-    """Real tokens / row capacity of a batch."""
-    mask = batch["attention_mask"]
-    return float(mask.sum()) / max(1, mask.numel())
-
-
 def build_packed_loader(
     dataset,
     collator: MLMCollator,

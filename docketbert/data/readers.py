@@ -25,7 +25,6 @@ as a whole row of the file (an integer, then as many fields as the header) is ta
 from __future__ import annotations
 
 import bz2
-import codecs
 import csv
 import gzip
 import json
@@ -68,23 +67,6 @@ class Row(NamedTuple):
     nul: bool  # had NUL bytes (removed)
 
 
-# A codec error handler that repairs like "replace" and counts how many bad byte runs it repaired.
-_repaired = [0]
-
-
-def _count_and_replace(err: UnicodeDecodeError) -> tuple[str, int]:
-    _repaired[0] += 1
-    return "\ufffd", err.end
-
-
-codecs.register_error("docketbert-count-replace", _count_and_replace)
-
-
-def repaired_count() -> int:
-    """How many invalid UTF-8 sequences this process has repaired so far."""
-    return _repaired[0]
-
-
 def decode_line(line: bytes) -> tuple[str, bool, bool]:
     """(text, had invalid UTF-8, had NUL bytes) for one raw line; NULs removed, bad bytes -> U+FFFD."""
     nul = b"\x00" in line
@@ -93,7 +75,7 @@ def decode_line(line: bytes) -> tuple[str, bool, bool]:
     try:
         return line.decode("utf-8"), False, nul
     except UnicodeDecodeError:
-        return line.decode("utf-8", "docketbert-count-replace"), True, nul
+        return line.decode("utf-8", "replace"), True, nul
 
 
 def detect_format(path: str | Path) -> str:

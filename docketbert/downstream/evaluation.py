@@ -111,10 +111,6 @@ def score(task: str | Task, examples: list[Example], predictions: list[list]) ->
     return get_task(task).score(examples, predictions)
 
 
-def baseline_metrics(task: str | Task, train: list[Example] | None, held: list[Example]) -> dict:
-    return get_task(task).baselines(train, held)
-
-
 def evaluate_examples(
     model,
     tokenizer,

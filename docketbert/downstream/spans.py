@@ -8,7 +8,8 @@ span; an "I-X" tag (or a plain "X") continues the X span just before it, or star
 characters are its tokens' range, then trimmed: byte-level BPE tokens carry their leading space (" 56"), so a token
 boundary need not be a span boundary. `trim="digits"` (citations: entry numbers are digit runs) strips every
 non-digit at both ends; `trim="space"` strips whitespace only. Spans that trim to nothing are dropped.
-With the project's tokenizer this round-trips every span of entry_citations.jsonl exactly (tests/test_spans.py).
+With the project's tokenizer this round-trips every span of entry_citations.jsonl exactly
+(tests/downstream/test_spans.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ transformers' per-call machinery, and computes no padding where it can be avoide
   scale is folded into the queries' rotary tables;
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
-The result equals transformers' forward on each entry alone (tests/test_unpadded.py, fp32, tight tolerance).
+The result equals transformers' forward on each entry alone (tests/model/test_unpadded.py, fp32, tight tolerance).
 
 `attention="varlen"` runs attention on the (T, heads, head_dim) matrices of the real tokens too, through
 `docketbert.model.varlen_attention` (torch's varlen Flash kernel on CUDA, per-entry sdpa elsewhere): no padded rows,
@@ -62,6 +62,34 @@ def _matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: t
     return torch.matmul(torch.softmax(scores, -1, dtype=torch.float32).to(v.dtype), v)
 
 
+def _projected_and_rotated(
+    hidden: torch.Tensor,
+    layer: torch.nn.Module,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    heads: int,
+    head_dim: int,
+    in_place: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(qkv, rotated qk) of the real tokens `hidden` (T, hidden): the layer's norm and QKV projection, qkv
+    (T, 3, heads, head_dim), and its queries (scaled by the rotary tables) and keys rotated, (T, 2, heads, head_dim).
+    The rotation runs in fp32, as transformers does: x * cos + rotate_half(x) * sin, computed on the two halves of
+    the head dimension (`cos` and `sin` hold one half of transformers' tables, whose halves are equal), without
+    rotate_half's copies. `in_place`: written back into qkv (eager: no new tensors; the rotated qk is a view of it);
+    else a concatenation, for torch.compile, which fuses it into its kernels (there, writes into views are much
+    slower than eager) and qkv is left unrotated."""
+    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
+    qk, half = qkv[:, :2].float(), head_dim // 2  # in fp32 a view: each half is computed before either is written
+    first, second = qk[..., :half], qk[..., half:]
+    if not in_place:
+        rotated = torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+        return qkv, rotated.to(qkv.dtype)
+    rotated_first = torch.addcmul(first * cos, second, sin, value=-1)
+    qkv[:, :2, :, half:] = torch.addcmul(second * cos, first, sin)
+    qkv[:, :2, :, :half] = rotated_first
+    return qkv, qkv[:, :2]
+
+
 def _attention_inputs(
     hidden: torch.Tensor,
     layer: torch.nn.Module,
@@ -73,17 +101,10 @@ def _attention_inputs(
     heads: int,
     head_dim: int,
 ) -> torch.Tensor:
-    """(padded_tokens, 3, heads, head_dim): rotated queries (scaled by the rotary tables) and keys, and values of
-    the real tokens `hidden` (T, hidden), scattered to their slots in the length-sorted batch padded per row; the
-    padding slots `pad_slot` are zeros (masked keys stay finite). Queries and keys are rotated in fp32, as
-    transformers does: x * cos + rotate_half(x) * sin, computed on the two halves of the head dimension (`cos` and
-    `sin` hold one half of transformers' tables, whose halves are equal), without rotate_half's copies."""
-    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
-    qk, half = qkv[:, :2].float(), head_dim // 2  # in fp32 a view: each half is computed before either is written
-    first, second = qk[..., :half], qk[..., half:]
-    rotated_first = torch.addcmul(first * cos, second, sin, value=-1)
-    qkv[:, :2, :, half:] = torch.addcmul(second * cos, first, sin)
-    qkv[:, :2, :, :half] = rotated_first
+    """(padded_tokens, 3, heads, head_dim): rotated queries and keys, and values (`_projected_and_rotated`, in
+    place), scattered to their slots in the length-sorted batch padded per row; the padding slots `pad_slot` are
+    zeros (masked keys stay finite)."""
+    qkv, _ = _projected_and_rotated(hidden, layer, cos, sin, heads, head_dim, in_place=True)
     padded = qkv.new_empty((padded_tokens, 3, heads, head_dim))
     padded[slot] = qkv
     return padded.index_fill_(0, pad_slot, 0)
@@ -101,14 +122,10 @@ def _attention_inputs_for_compile(
     head_dim: int,
 ) -> torch.Tensor:
     """`_attention_inputs` without writes into views, for torch.compile, which fuses the rotation's concatenation and
-    the zeroing into its kernels: compiled, the in-place version is much slower than eager, this one level with it.
-    `pad_slot` is unused (every slot starts at zero)."""
-    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
-    qk, half = qkv[:, :2].float(), head_dim // 2
-    first, second = qk[..., :half], qk[..., half:]
-    rotated = torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+    the zeroing into its kernels. `pad_slot` is unused (every slot starts at zero)."""
+    qkv, qk = _projected_and_rotated(hidden, layer, cos, sin, heads, head_dim, in_place=False)
     padded = qkv.new_zeros((padded_tokens, 3, heads, head_dim))
-    padded[slot, :2] = rotated.to(qkv.dtype)
+    padded[slot, :2] = qk
     padded[slot, 2] = qkv[:, 2]
     return padded
 
@@ -132,14 +149,10 @@ def _layer_output(
 def _varlen_inputs(
     hidden: torch.Tensor, layer: torch.nn.Module, cos: torch.Tensor, sin: torch.Tensor, heads: int, head_dim: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotated queries (scaled by the rotary tables) and keys (T, 2, heads, head_dim), and values (T, heads,
-    head_dim) of the real tokens `hidden` (T, hidden), for varlen attention: the rotation of
-    `_attention_inputs_for_compile`, without the padded rows."""
-    qkv = layer.attn.Wqkv(layer.attn_norm(hidden)).view(-1, 3, heads, head_dim)
-    qk, half = qkv[:, :2].float(), head_dim // 2
-    first, second = qk[..., :half], qk[..., half:]
-    rotated = torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
-    return rotated.to(qkv.dtype), qkv[:, 2]
+    """Rotated queries and keys (T, 2, heads, head_dim), and values (T, heads, head_dim) of the real tokens, for
+    varlen attention: `_projected_and_rotated` in its functional form, without the padded rows."""
+    qkv, qk = _projected_and_rotated(hidden, layer, cos, sin, heads, head_dim, in_place=False)
+    return qk, qkv[:, 2]
 
 
 _EAGER = SimpleNamespace(

@@ -196,6 +196,7 @@ def test_shape_flag_names_reference_shapes():
         parse_args(["--shape", "base-151M"])
 
 
+@pytest.mark.integration
 def test_loader_bench_times_fork_and_forkserver_workers_on_the_same_batches(tmp_path, mds_dir, tokenizer_dir):
     """`python -m docketbert.bench loader --start-methods fork,forkserver`: both start methods are timed in one
     run over the same batches (the same real tokens), and the ratio is reported. (In this process, its loaders
@@ -297,6 +298,7 @@ def test_text_file_entries_are_tokenized_before_timing(tmp_path, tokenizer_dir, 
         bench.parse_args(["scratch-7M", "--variants", "fast_bf16"])
 
 
+@pytest.mark.integration
 def test_cli_end_to_end_from_texts(tmp_path, tokenizer_dir, corpus):
     """`--end-to-end`: the same command and variant names, timed from the texts; cosines to the exact path."""
     out = tmp_path / "e2e.json"
@@ -327,6 +329,7 @@ def test_cli_end_to_end_from_texts(tmp_path, tokenizer_dir, corpus):
     assert r["bf16+padded"]["cosine_cls_vs_fp32"]["min"] > 0.98 and r["bf16+padded"]["layout"] == "padded"
 
 
+@pytest.mark.integration
 def test_openvino_variants_end_to_end_with_per_op_profile(tokenizer_dir, corpus):
     """An OpenVINO variant runs end to end beside the torch path, close to the exact embeddings, and its profile is
     OpenVINO's per-op counters: matrix multiplies among the ops, graph time within the wall time."""

@@ -40,6 +40,7 @@ def _timings(tokenizer_dir, corpus, mds_dir) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("timing", ["pre-tokenized", "end-to-end"])
 @pytest.mark.parametrize(
     "names",
@@ -72,6 +73,7 @@ def test_a_variant_the_cpu_cannot_run_is_refused_before_any_model_is_built(name,
     assert err[0] == f"error: --variants {name} ({VARIANTS[name].why_not}) cannot run on cpu"
 
 
+@pytest.mark.integration
 def test_refusals_are_one_line_and_exit_2_as_typed():
     command = [sys.executable, "-m", "docketbert.bench", "scratch-7M", "--device", "cpu", "--variants"]
     cases = {

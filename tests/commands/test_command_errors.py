@@ -765,6 +765,7 @@ def test_train_tokenizer_on_a_truncated_gz_is_one_line(files, capsys):
     assert rc == 2 and "Traceback" not in both and lines[-1].startswith("error: ")
 
 
+@pytest.mark.integration
 def test_a_killed_infer_leaves_no_complete_looking_output(files, ft, capsys):
     """An infer killed mid-run (SIGKILL: no cleanup runs) leaves only OUTPUT.partial; the output's own name appears
     only when the run is whole, and a re-run gives exactly the uninterrupted result (for .jsonl and .npy)."""
@@ -800,6 +801,7 @@ def test_a_killed_infer_leaves_no_complete_looking_output(files, ft, capsys):
 KILL_ROWS = 2000
 
 
+@pytest.mark.integration
 def test_subprocess_command_lines(files, ft):
     """As a user types them: `python -m ...` and the data_prep script print one line and exit with 2 (the rest of the
     table runs in-process: each subprocess pays the imports again). A planted pickle is refused by docketbert's own

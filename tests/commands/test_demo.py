@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
 from transformers import AutoModelForMaskedLM
 
 from docketbert.demo import main as demo
 
 
+@pytest.mark.integration
 def test_demo_runs_end_to_end_and_resumes(tmp_path, capsys):
     args = [
         "--workdir",

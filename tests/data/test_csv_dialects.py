@@ -12,6 +12,8 @@ from postgres_server import start_or_skip
 
 from docketbert.data.readers import detect_csv_escape, iter_rows
 
+pytestmark = pytest.mark.integration  # a PostgreSQL server or several processes
+
 # 30 rows that need every rule: quotes, backslashes inside and outside quotes, line ends inside fields,
 # PostgreSQL's end-of-data marker, NULL against '', commas, and what looks like a row inside a field.
 TRICKY = [

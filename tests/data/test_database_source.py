@@ -20,6 +20,8 @@ from postgres_server import COURTLISTENER_SCHEMA, PASSWORD, TRICKY, running_serv
 from docketbert.core.text import clean_text, normalize_for_dedup
 from docketbert.data.to_mds_job import eval_side, main
 
+pytestmark = pytest.mark.integration  # a PostgreSQL server or several processes
+
 DB = "courtlistener"
 ROWS_PER_PART = 60
 EVAL_FRACTION = 0.25

@@ -80,6 +80,7 @@ def masking_stats(batches, mask_id):
     return picked / maskable, masked / picked, kept / picked, 1 - (masked + kept) / picked
 
 
+@pytest.mark.integration
 def test_real_corpus_packs_tightly_whole_and_masks_alike(mds_dir, tokenizer_dir):
     tokenizer = load_tokenizer(str(tokenizer_dir))
     base = MLMCollator.for_tokenizer(tokenizer, max_seq_len=WIDTH)
@@ -210,6 +211,7 @@ def tiny_overrides(mds_dir, tokenizer_dir, run_root, **extra):
     return [f"{k}={v}" for k, v in values.items()]
 
 
+@pytest.mark.integration
 def test_packed_run_with_micro_batches(mds_dir, tokenizer_dir, tmp_path):
     """Packed batches split into micro-batches by Composer (`split_packed_batch`: 4 rows in pieces of 3 and 1, each
     with its own MLM positions) train with a finite loss and count real tokens."""

@@ -98,6 +98,7 @@ def test_corpus_roundtrip(mds_dir, real, corpus, corpus_rows, tokenizer):
     assert stats["truncated"] == {"chars": 0, "tokens": truncated} and truncated > 0
 
 
+@pytest.mark.integration
 def test_two_workers_give_the_same_shards(mds_dir, real, corpus, tokenizer_dir, tmp_path):
     out = tmp_path / "w2"
     rc = main(to_mds_args(corpus, out, tokenizer_dir, workers=2))
@@ -208,6 +209,7 @@ def test_missing_column_is_a_clear_error(tmp_path, capsys):
 # --------------------------------------------------------------------------------- interruption, re-runs
 
 
+@pytest.mark.integration
 def test_interrupted_run_resumes_to_the_same_entries(tmp_path, corpus, corpus_rows, tokenizer_dir, capsys):
     n_parts = -(-corpus_rows // 700)
     assert n_parts >= 20  # enough parts that the kill lands mid-run
@@ -433,6 +435,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+@pytest.mark.integration
 def test_a_dead_worker_fails_the_run_and_the_rerun_resumes(tmp_path, corpus, tokenizer_dir, real, capsys):
     out = tmp_path / "out"
     args = [*to_mds_args(corpus, out, tokenizer_dir, workers=2), "--rows-per-part", "4000"]

@@ -21,6 +21,8 @@ from tiny_models import REPO, TINY_SHAPE
 
 from docketbert.downstream.infer_job import main
 
+pytestmark = pytest.mark.integration  # a PostgreSQL server or several processes
+
 DB = "labels"
 LABELS = ["motion", "order", "notice"]
 CHUNK = ["--chunk-size", "4"]  # hundreds of chunks: a kill or a lost server lands mid-run

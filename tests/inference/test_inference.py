@@ -128,6 +128,7 @@ class _Planted(torch.nn.Module):
         return (input_ids[:, :, None] * 0).float().repeat(1, 1, 32) + 42.0
 
 
+@pytest.mark.integration
 def test_openvino_modes(model_dir, texts, tmp_path):
     """OpenVINO: fp32 equals transformers per entry (CLS and mean pooling); NNCF int8 stays close; the graphs are
     cached beside the weights, reused, rebuilt when the weights change, and a planted graph is never served."""
@@ -176,6 +177,7 @@ def test_openvino_modes(model_dir, texts, tmp_path):
         Encoder.from_pretrained(local, device="cpu", mode="openvino", layout="unpadded")
 
 
+@pytest.mark.integration
 def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
     """The rotary embedding compiles to the CPU plugin's fused RoPE kernel, one per query and key of every layer:
     in the converted graph as it comes from the conversion, and in the fp32 and NNCF int8 graphs the runtime caches.
@@ -205,6 +207,7 @@ def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
         assert kernel_count(runtime.request("cls").get_compiled_model(), "RoPE") == 4, quantize
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("head", ["sequence", "token"])
 def test_openvino_predict_equals_the_torch_path(tmp_path, tokenizer_dir, texts, head):
     """`predict` through openvino gives the torch path's labels and scores (sequence) or logits (token); openvino_int8
@@ -385,6 +388,7 @@ def test_cli_errors(tmp_path, model_dir, capsys):
     assert capsys.readouterr().err.strip().endswith("has no fine-tuned head; use --task embed")
 
 
+@pytest.mark.integration
 def test_fast_bench_variants_run(model_dir):
     from docketbert.bench.protocols import EncoderSource, Settings, synthetic_entries
     from docketbert.bench.variants import VARIANTS
@@ -428,6 +432,7 @@ def test_openvino_default_budget_shrinks_as_the_model_widens(model_dir):
     assert Encoder.from_pretrained(model_dir, device="cpu", mode="int8").token_budget == 2048
 
 
+@pytest.mark.integration
 def test_default_layouts(model_dir):
     """The CPU default is the lean unpadded forward (compiled or not); runtime modes fall back to padded; unpadded is
     refused with them."""

@@ -148,6 +148,7 @@ def source_28l(tmp_path_factory, tokenizer_dir):
     return save_tiny_model(tmp_path_factory.mktemp("src") / "hf", tokenizer_dir, 28)
 
 
+@pytest.mark.integration
 def test_sliced_run_trains_resumes_and_exports(mds_dir, tokenizer_dir, source_28l, tmp_path):
     """The real seed YAML, tiny: slices at INIT, the optimizer holds exactly the sliced parameters, it trains,
     a checkpoint resumes into the sliced model, and the export reloads with 10 layers."""

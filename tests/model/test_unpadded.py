@@ -98,6 +98,7 @@ def test_bf16_weights_stay_close():
     assert torch.nn.functional.cosine_similarity(got, want).min() > 0.99
 
 
+@pytest.mark.integration
 def test_compiled_pieces_equal_eager():
     """compile=True: every piece through torch.compile(dynamic=True) gives the eager result, for every pooling and
     both attention branches; once each kind of batch has been seen, batches of other sizes compile nothing new

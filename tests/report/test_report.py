@@ -74,6 +74,7 @@ def runs(mds_dir, tokenizer_dir, tmp_path_factory):
     return root
 
 
+@pytest.mark.integration
 def test_bench_json_has_every_field(runs):
     bench = json.loads((runs / "benched" / "bench.json").read_text())
     for key in (
@@ -168,6 +169,7 @@ def test_loss_curves_come_from_tensorboard(runs):
     assert curves["gpu-run"] == []
 
 
+@pytest.mark.integration
 def test_cli_renders_a_template(runs, tmp_path):
     template = tmp_path / "README_TEMPLATE.md"
     template.write_text("# Results\n\n{results_table}\n\n{plots}\n")

@@ -240,6 +240,7 @@ def test_table_is_large_enough():
     assert len(CASES) >= 60
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -130,6 +130,7 @@ def test_alpha_kl_zero_is_plain_mlm(mds_dir, tokenizer_dir, models, tmp_path):
     assert ma["eval_loss"] == pytest.approx(mb["eval_loss"], abs=1e-6)
 
 
+@pytest.mark.integration
 def test_distilled_sliced_run(mds_dir, tokenizer_dir, models, tmp_path):
     """The reference's distilled slice, tiny: the teacher gets no gradient and stays out of the checkpoint; CE, KL and
     the total are logged; the export reloads."""

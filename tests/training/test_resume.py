@@ -23,6 +23,8 @@ from safetensors.torch import load_file
 from stray_processes import wait_until_gone
 from tiny_models import train_command
 
+pytestmark = pytest.mark.integration  # training runs killed and resumed in subprocesses
+
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "yamls" / "tiny.yaml"
 BATCHES = 12

@@ -17,10 +17,13 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from stray_processes import wait_until_gone
 from tiny_models import save_tiny_model, to_mds_args, train_command
+
+pytestmark = pytest.mark.integration  # training runs side by side in subprocesses
 
 REPO = Path(__file__).resolve().parents[2]
 BATCHES = 10

@@ -34,6 +34,7 @@ def overrides(mds_dir, tokenizer_dir, run_root, **extra):
     return [f"{k}={v}" for k, v in values.items()]
 
 
+@pytest.mark.integration
 def test_train_eval_export(mds_dir, tokenizer_dir, tmp_path):
     cfg = load_config(
         [TINY],
@@ -142,6 +143,7 @@ def test_killed_run_resumes_from_its_checkpoint(mds_dir, tokenizer_dir, tmp_path
     assert "already reached max_duration" in (tmp_path / "third.log").read_text()
 
 
+@pytest.mark.integration
 def test_unknown_key_is_a_clear_cli_error(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "docketbert" / "train.py"), str(TINY), "optimizer.lrr=1"],
@@ -153,6 +155,7 @@ def test_unknown_key_is_a_clear_cli_error(tmp_path):
     assert "unknown config key 'optimizer.lrr'" in result.stderr
 
 
+@pytest.mark.integration
 def test_ddp_two_processes_on_cpu(mds_dir, tokenizer_dir, tmp_path):
     """`composer -n 2` (gloo): each rank gets half of the global batch, and the model still learns."""
     composer = Path(sys.executable).parent / "composer"
@@ -186,6 +189,7 @@ def test_ddp_two_processes_on_cpu(mds_dir, tokenizer_dir, tmp_path):
     assert AutoModelForMaskedLM.from_pretrained(tmp_path / "tiny" / "hf") is not None
 
 
+@pytest.mark.integration
 def test_shards_streamed_from_a_remote(mds_dir, tokenizer_dir, tmp_path):
     """data.path as a remote (a filesystem path stands in for s3://, gs://) is streamed into data.local."""
     cache = tmp_path / "cache"
@@ -208,6 +212,7 @@ def test_shards_streamed_from_a_remote(mds_dir, tokenizer_dir, tmp_path):
     assert list((cache / "train").rglob("*.mds*")) and (cache / "eval" / "index.json").exists()
 
 
+@pytest.mark.integration
 def test_resume_rewrites_a_checkpoint_orphaned_by_a_kill(mds_dir, tokenizer_dir, tmp_path):
     """Killed after writing ep0-ba4 but before latest-rank0.pt pointed at it: the re-run resumes from ba2 and
     writes ba4 again instead of refusing to overwrite it."""
