@@ -5,12 +5,12 @@ The loader is the one `docketbert.training.trainer.build_trainer` builds: a Stre
 (`open_split`, shuffled, seeded), the masking collator of the tokenizer, and with packing (the GPU default)
 `build_packed_loader` (best-fit rows of --width, the collator listing the MLM positions), without it
 `build_dataloader`; workers persistent, `prefetch_factor` batches each, `auto` through
-`docketbert.core.workers.resolve_num_workers`. Each worker count gets a fresh dataset and loader; the first
---warmup batches (worker start-up, the first shard reads) are not timed, then --batches are, as fast as the loader
-yields them (nothing else runs in this process, so this is the loader's ceiling: in training the step shares the
-CPU with it). Real tokens = the batches' attention-mask sums. The rate the GPU needs: --need (default 292k and 400k
-real tokens/s, base-150M's measured packed step and its target). --start-methods fork,forkserver times the workers
-started by a plain fork (what the loader did before) beside the fork server it uses now, in the same run.
+`docketbert.core.workers.resolve_num_workers`. Each worker count gets a fresh dataset and loader; the first --warmup
+batches (worker start-up, the first shard reads) are not timed, then --batches are, as fast as the loader yields
+them (nothing else runs in this process, so this is the loader's ceiling: in training the step shares the CPU with
+it). Real tokens = the batches' attention-mask sums. The rate the GPU needs: --need (default: NEEDED).
+--start-methods fork,forkserver times workers started by a plain fork beside the
+fork server the training loader uses, in the same run.
 
     uv run python -m docketbert.bench loader --data MDS --tokenizer TOK --json /tmp/loader.json
     uv run python -m docketbert.bench loader --data MDS --tokenizer TOK --workers 0,2,4,auto --rows 64 --width 768
@@ -36,6 +36,8 @@ from docketbert.data.mds import open_split
 from docketbert.data.mlm import MLMCollator, build_dataloader
 from docketbert.data.packing import build_packed_loader
 
+# Real tokens/s a GPU step consumes: base-150M's packed step on one H200 (gpu_session/2026-11-26_h200.md) and the
+# target the reference project sets for it.
 NEEDED = (292_000.0, 400_000.0)
 
 

@@ -170,15 +170,74 @@ def check_run(cfg: TrainConfig) -> CheckedRun:
     return CheckedRun(torch_device, tokenizer, init)
 
 
+@dataclass
+class _Placement:
+    """Where a run's process trains: its devices, precision and per-device batch."""
+
+    torch_device: torch.device
+    device: str  # composer's name: cpu or gpu
+    precision: str
+    world: int
+    device_batch: int
+    microbatch: int | str | None
+
+
+@dataclass
+class _Model:
+    """The model a run trains, and the settings resolved for it."""
+
+    hf_model: Any
+    model: MaskedLMModel
+    attn: str
+    packing: bool
+    compile_encoder: bool
+
+
 def build_trainer(cfg: TrainConfig) -> Trainer:
+    """Check the run, join the process group, build the model, the data, the callbacks and the optimizer, record
+    the run, then hand everything to Composer's Trainer (resuming from the newest whole checkpoint)."""
     checked = check_run(cfg)
+    place = _place(cfg, checked)
+    built = _build_model(cfg, checked, place)
+    train_data, evaluators, workers = _build_data(cfg, checked.tokenizer, place, built.packing)
+    callbacks, algorithms = _build_callbacks(cfg, checked.tokenizer, place.device, built.packing)
+    optimizer = adamw(
+        built.model, cfg.optimizer.lr, cfg.optimizer.weight_decay, place.device, cfg.optimizer.betas, cfg.optimizer.eps
+    )
+    scheduler = LinearWithWarmupScheduler(t_warmup=cfg.scheduler.warmup, alpha_f=cfg.scheduler.alpha_f)
+    run_info = _record_run(cfg, place, built, workers)
+
+    if cfg.autoresume:
+        if dist.get_global_rank() == 0:
+            prepare_autoresume(cfg.run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep)
+        dist.barrier()
+    with safe_checkpoint_loading():
+        trainer = _composer_trainer(
+            cfg,
+            model=built.model,
+            train_data=train_data,
+            evaluators=evaluators,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            place=place,
+            callbacks=callbacks,
+            algorithms=algorithms,
+        )
+    if cfg.autoresume:
+        restore_rng_mid_epoch(trainer)
+    trainer.logger.log_hyperparameters({**run_info, "config": OmegaConf.to_container(OmegaConf.structured(cfg))})
+    return trainer
+
+
+def _place(cfg: TrainConfig, checked: CheckedRun) -> _Placement:
+    """Join the process group (one process per device), set the CPU threads and the seed, and split the global
+    batch over the processes."""
     torch_device = checked.torch_device
     device = composer_device(torch_device)
     precision = resolve_precision(cfg.precision, torch_device)
     dist.initialize_dist(get_device(device))
     set_cpu_threads(device)
     reproducibility.seed_all(cfg.seed)
-    run_dir = cfg.run_dir
     world = dist.get_world_size()
     if cfg.global_train_batch_size % world:
         raise ConfigError(
@@ -188,8 +247,13 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     microbatch = cfg.device_train_microbatch_size
     if isinstance(microbatch, int) and microbatch > device_batch:
         microbatch = device_batch  # more processes than the YAML assumed: no accumulation needed
+    return _Placement(torch_device, device, precision, world, device_batch, microbatch)
 
-    tokenizer = checked.tokenizer
+
+def _build_model(cfg: TrainConfig, checked: CheckedRun, place: _Placement) -> _Model:
+    """The MLM model from `model.init` or a fresh config, with the attention, packing and compiling resolved for
+    the device; every fault is a one-line ConfigError."""
+    device, tokenizer = place.device, checked.tokenizer
     attn = resolve_attn_implementation(cfg.model.attn_implementation, on_gpu=device == "gpu")
     try:
         packing = resolve_packing(cfg.data.packing, device)
@@ -213,8 +277,12 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         raise ConfigError(str(err)) from None
     if compile_encoder:
         encoder_of(hf_model).compile()  # in place: state_dict keys (checkpoints, HF export) stay the same
-    model = MaskedLMModel(hf_model, tokenizer)
+    return _Model(hf_model, MaskedLMModel(hf_model, tokenizer), attn, packing, compile_encoder)
 
+
+def _build_data(cfg: TrainConfig, tokenizer, place: _Placement, packing: bool) -> tuple[DataSpec, list[Evaluator], int]:
+    """The training DataSpec (packed rows or padded entries), the eval evaluator if the run has an eval split, and
+    the resolved number of loader workers."""
     collator = MLMCollator.for_tokenizer(
         tokenizer,
         mlm_probability=cfg.data.mlm_probability,
@@ -223,26 +291,26 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
         seed=cfg.seed,
     )
     train_set = open_split(
-        cfg.data.path, cfg.data.train_split, cfg.data.local, device_batch, cfg.data.shuffle, cfg.seed
+        cfg.data.path, cfg.data.train_split, cfg.data.local, place.device_batch, cfg.data.shuffle, cfg.seed
     )
-    pin = device == "gpu"
     try:
         workers = resolve_num_workers(cfg.data.num_workers, dist.get_local_world_size())
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    pin = place.device == "gpu"
     loader_options = {"num_workers": workers, "pin_memory": pin, "prefetch_factor": cfg.data.prefetch_factor}
     if packing:  # a sample is a row of max_seq_len tokens holding whole entries
         train_loader = build_packed_loader(
             train_set,
             collator,
             cfg.data.max_seq_len,
-            device_batch,
+            place.device_batch,
             cfg.data.packing_buffer,
             cfg.seed,
             **loader_options,
         )
     else:
-        train_loader = build_dataloader(train_set, collator, device_batch, **loader_options)
+        train_loader = build_dataloader(train_set, collator, place.device_batch, **loader_options)
     packed_spec = {"split_batch": split_packed_batch, "get_num_samples_in_batch": packed_batch_rows} if packing else {}
     train_data = DataSpec(train_loader, get_num_tokens_in_batch=count_real_tokens, **packed_spec)
     evaluators = []
@@ -258,69 +326,54 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
                 subset_num_batches=cfg.data.eval_subset_num_batches or -1,
             )
         )
+    return train_data, evaluators, workers
 
+
+def _build_callbacks(cfg: TrainConfig, tokenizer, device: str, packing: bool) -> tuple[list, list]:
+    """The callbacks every run has, those of its device and packing, and the YAML's callbacks and algorithms."""
     load_plugins()
-    context = {"run_dir": run_dir, "tokenizer": tokenizer, "cfg": cfg}
-    callbacks = [SpeedMonitor(window_size=50), LRMonitor(), RuntimeEstimator(), HFExport(run_dir, export=cfg.export_hf)]
+    context = {"run_dir": cfg.run_dir, "tokenizer": tokenizer, "cfg": cfg}
+    callbacks = [
+        SpeedMonitor(window_size=50),
+        LRMonitor(),
+        RuntimeEstimator(),
+        HFExport(cfg.run_dir, export=cfg.export_hf),
+    ]
     if cfg.autoresume:
-        callbacks.append(CheckpointPruner(run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep))
+        callbacks.append(CheckpointPruner(cfg.run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep))
     if device == "gpu":
         callbacks.append(MemoryMonitor())
     if packing:
         callbacks.append(PackingMonitor())
     callbacks += build_all("callbacks", CALLBACKS, cfg.callbacks, **context)
-    algorithms = build_all("algorithms", ALGORITHMS, cfg.algorithms, **context)
-    optimizer = adamw(
-        model, cfg.optimizer.lr, cfg.optimizer.weight_decay, device, cfg.optimizer.betas, cfg.optimizer.eps
-    )
-    scheduler = LinearWithWarmupScheduler(t_warmup=cfg.scheduler.warmup, alpha_f=cfg.scheduler.alpha_f)
+    return callbacks, build_all("algorithms", ALGORITHMS, cfg.algorithms, **context)
 
+
+def _record_run(cfg: TrainConfig, place: _Placement, built: _Model, workers: int) -> dict[str, Any]:
+    """run_info.json and config.yaml in the run directory (rank 0), and the log line: what the run resolved."""
     run_info = {
         "run_name": cfg.run_name,
-        "attn_implementation": attn,
-        "device": device,
-        "precision": precision,
-        "world_size": world,
-        "num_params": count_parameters(hf_model),
-        "packing": packing,
+        "attn_implementation": built.attn,
+        "device": place.device,
+        "precision": place.precision,
+        "world_size": place.world,
+        "num_params": count_parameters(built.hf_model),
+        "packing": built.packing,
         "num_workers": workers,
-        "compile": compile_encoder,
+        "compile": built.compile_encoder,
         "tokenizer": cfg.tokenizer,
-        "vocab_size": hf_model.config.vocab_size,
-        "gpu": torch.cuda.get_device_name() if device == "gpu" else None,
+        "vocab_size": built.hf_model.config.vocab_size,
+        "gpu": torch.cuda.get_device_name() if place.device == "gpu" else None,
         "cpu_count": os.cpu_count(),
         "torch": str(torch.__version__),
         "transformers": transformers.__version__,
     }
     if dist.get_global_rank() == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(to_yaml(cfg))
-        (run_dir / "run_info.json").write_text(json.dumps(run_info, indent=2))
+        cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        (cfg.run_dir / "config.yaml").write_text(to_yaml(cfg))
+        (cfg.run_dir / "run_info.json").write_text(json.dumps(run_info, indent=2))
     log.info("run %s: %s", cfg.run_name, run_info)
-
-    if cfg.autoresume:
-        if dist.get_global_rank() == 0:
-            prepare_autoresume(run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep)
-        dist.barrier()
-    with safe_checkpoint_loading():
-        trainer = _composer_trainer(
-            cfg,
-            model,
-            train_data,
-            evaluators,
-            optimizer,
-            scheduler,
-            device,
-            precision,
-            microbatch,
-            callbacks,
-            algorithms,
-            run_dir,
-        )
-    if cfg.autoresume:
-        restore_rng_mid_epoch(trainer)
-    trainer.logger.log_hyperparameters({**run_info, "config": OmegaConf.to_container(OmegaConf.structured(cfg))})
-    return trainer
+    return run_info
 
 
 def restore_rng_mid_epoch(trainer: Trainer) -> None:
@@ -349,19 +402,18 @@ class _RestoreRng(Callback):
 
 
 def _composer_trainer(
-    cfg,
+    cfg: TrainConfig,
+    *,
     model,
-    train_data,
-    evaluators,
+    train_data: DataSpec,
+    evaluators: list[Evaluator],
     optimizer,
     scheduler,
-    device,
-    precision,
-    microbatch,
-    callbacks,
-    algorithms,
-    run_dir,
+    place: _Placement,
+    callbacks: list,
+    algorithms: list,
 ) -> Trainer:
+    run_dir = cfg.run_dir
     return Trainer(
         run_name=cfg.run_name,
         model=model,
@@ -372,9 +424,9 @@ def _composer_trainer(
         optimizers=optimizer,
         schedulers=scheduler,
         step_schedulers_every_batch=True,
-        device=device,
-        precision=precision,
-        device_train_microbatch_size=microbatch,
+        device=place.device,
+        precision=place.precision,
+        device_train_microbatch_size=place.microbatch,
         seed=cfg.seed,
         save_folder=str(run_dir / "checkpoints"),
         save_interval=cfg.save_interval,
