@@ -1,7 +1,7 @@
 """The one table of inference-benchmark variants: every name `python -m docketbert.bench`, its JSON, the `benchmark`
 callback's bench.json and BENCHMARKS.md use.
 
-    seed                      the reference's protocol: shuffled batches padded per batch to a multiple of 8; CPU: eager
+    reference                 the reference's protocol: shuffled batches padded per batch to a multiple of 8; CPU: eager
                               attention, fp32; GPU: bf16 autocast, flash_attention_2 where installed, else sdpa
     sorted                    the same with length-sorted batches (visited in random order) and sdpa
     MODE+LAYOUT[+compile]     the fast path, `inference.Encoder` (length-sorted token-budget batches, CLS pooling,
