@@ -34,7 +34,7 @@ import torch
 
 from docketbert.bench.protocols import EncoderSource, Settings, sweep
 from docketbert.core.device import synchronize
-from docketbert.inference.encoder import RUNTIME_MODES, Encoder, apply_mode
+from docketbert.inference.encoder import MODE_ALIASES, RUNTIME_MODES, Encoder, apply_mode
 from docketbert.inference.openvino_runtime import CALIBRATION_ENTRIES
 
 # Variant-name layout -> (Encoder layout, attention implementation).
@@ -254,8 +254,8 @@ def default_variants(device: torch.device, end_to_end: bool = False) -> list[str
 
 
 # Old variant names still accepted for one release, each with a note: `seed` is now `reference` (the reference
-# project's protocol; "seed" means the random seed only) and the mode `exact` is `fp32`.
-RENAMED = {"seed": "reference", "exact": "fp32"}
+# project's protocol; "seed" means the random seed only), and a renamed mode is renamed inside MODE+LAYOUT.
+RENAMED = {"seed": "reference", **MODE_ALIASES}
 
 
 def canonical_variant(name: str) -> str:
