@@ -4,7 +4,7 @@
 # entry_type and citations from its weights and, as the control, from random weights of the same shape (the four
 # fine-tunes run side by side on the one GPU). Writes RESULTS/downstream.json (every metrics.json), the downstream
 # table, and RESULTS/dapt_model.tar: the pretrained export in bf16 (small enough to bring back and fine-tune on a CPU).
-# Its run time on a GPU: gpu_session/2026-11-26_h200.md. A CPU check of the script (minutes):
+# Its run time on a GPU: gpu_session/README.md (the session's reports). A CPU check of the script (minutes):
 #   DEVICE=cpu DURATION=10ba FT_EPOCHS="1 1" EXTRA="model.config.num_hidden_layers=2" gpu_session/downstream_gpu.sh ...
 #   Usage: gpu_session/downstream_gpu.sh WORKDIR SHARED_DATA RESULTS [TOKENIZER_DIR] [MDS_DIR]
 # TOKENIZER_DIR / MDS_DIR: reuse a trained tokenizer and its MDS shards (else both are built here).

@@ -1,10 +1,10 @@
 """Do padded batches through HF ModernBERT + sdpa give NaN, and with which sdpa kernel? And do this project's masks
 (a padding query attends to itself: docketbert.model.packed_attention.install_padding_safe_masks) avoid it?
 
-A padding position of a short entry in a long batch can have only padding inside its sliding window, so its row of
-the attention mask is empty, and kernels differ on an empty row (what each kernel gave on a GPU:
-gpu_session/2026-11-26_h200.md). Prints one JSON object: for each kernel, in fp32 and (on a GPU) under bf16 autocast,
-whether the loss, the hidden states and the gradients of one padded batch are finite, with HF's masks and with
+A padding position of a short entry in a long batch can have only padding inside its sliding window, so its row of the
+attention mask is empty, and kernels differ on an empty row (what each kernel gave on a GPU: BENCHMARKS.md, "Do the
+reference recipe's padded batches train"). Prints one JSON object: for each kernel, in fp32 and (on a GPU) under bf16
+autocast, whether the loss, the hidden states and the gradients of one padded batch are finite, with HF's masks and with
 this project's.
 
     python gpu_session/sdpa_padding_check.py [--device cuda] [--json out.json]

@@ -12,7 +12,7 @@ Each timing is the best of --repeats. GOP/s count 2 x multiply-adds.
     OMP_NUM_THREADS=2 python -m docketbert.bench cpu_floor --shape base-150M scratch-7M --threads 2 --json f.json
 
 --tokens defaults to 17,457: the first 200 entries of the shared corpus under the 4,096-token benchmark tokenizer
-(experiments/2026-11-27_cpu_floor/README.md).
+(BENCHMARKS.md, "Where is the CPU floor?").
 """
 
 from __future__ import annotations

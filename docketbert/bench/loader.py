@@ -36,8 +36,8 @@ from docketbert.data.mds import open_split
 from docketbert.data.mlm import MLMCollator, build_dataloader
 from docketbert.data.packing import build_packed_loader
 
-# Real tokens/s a GPU step consumes: base-150M's packed step on one H200 (gpu_session/2026-11-26_h200.md) and the
-# target the reference project sets for it.
+# Real tokens/s a GPU step consumes: base-150M's packed step on one H200 (BENCHMARKS.md, "MLM training
+# throughput") and the target the reference project sets for it.
 NEEDED = (292_000.0, 400_000.0)
 
 

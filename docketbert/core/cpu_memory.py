@@ -1,12 +1,12 @@
 """Keep freed memory inside the process during CPU inference (glibc malloc tuning).
 
-CPU inference allocates and frees the same large tensors (attention scores, activations: 1-40 MB) in every batch.
-With glibc's defaults such blocks are mapped fresh for each call (above the mmap threshold) or handed back to the
-kernel when freed (above the trim threshold), so every batch pays page faults on memory it just released (the
-cost is in experiments/2026-11-27_unpadded_cpu_forward/README.md). Raising both thresholds keeps the blocks in the
-heap: the process holds on to its peak memory
-instead, which an inference process reuses anyway. Other allocators (jemalloc, tcmalloc via LD_PRELOAD) do the same
-by design; on systems without glibc this is a no-op. DOCKETBERT_MALLOC_TUNING=0 turns it off.
+CPU inference allocates and frees the same large tensors (attention scores, activations: 1-40 MB) in every batch. With
+glibc's defaults such blocks are mapped fresh for each call (above the mmap threshold) or handed back to the kernel when
+freed (above the trim threshold), so every batch pays page faults on memory it just released (the cost is in
+BENCHMARKS.md, "Does the unpadded CPU forward beat HF's padded one?"). Raising both thresholds keeps the blocks in the
+heap: the process holds on to its peak memory instead, which an inference process reuses anyway. Other allocators
+(jemalloc, tcmalloc via LD_PRELOAD) do the same by design; on systems without glibc this is a no-op.
+DOCKETBERT_MALLOC_TUNING=0 turns it off.
 """
 
 from __future__ import annotations

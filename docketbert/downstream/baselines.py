@@ -44,11 +44,10 @@ def _lead(text: str, words: int) -> str:
 def tfidf_logreg(
     train: list[Example], evaluate: list[Example], multi: bool = False, seed: int = 0, lead_words: int = LEAD_WORDS
 ) -> list[list[str]]:
-    """Word 1-2-gram + char 3-5-gram TF-IDF of the text, plus word 1-3-grams of its first `lead_words` words (0:
-    none), logistic regression (one-vs-rest for multi-label). The lead features are there because the filing event
-    is named in an entry's first words (their effect on held-out cases:
-    experiments/2026-12-01_downstream_cpu/README.md). Multi-label: every label with a positive decision value, or
-    the highest one when none is."""
+    """Word 1-2-gram + char 3-5-gram TF-IDF of the text, plus word 1-3-grams of its first `lead_words` words (0: none),
+    logistic regression (one-vs-rest for multi-label). The lead features are there because the filing event is named in
+    an entry's first words (their effect on held-out cases: BENCHMARKS.md, "Does domain pretraining pay downstream?").
+    Multi-label: every label with a positive decision value, or the highest one when none is."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -78,7 +78,7 @@ def canonical_mode(mode: str) -> str:
 DEFAULT_BUDGET = {"cpu": 2048, "cuda": 65536}  # tokens per batch (rows x width)
 # The OpenVINO modes' default budget shrinks as the model widens, keeping a batch's activations (tokens x hidden)
 # near 512 x 768 floats: smaller batches never lost on base-150M, while scratch-7M, where the per-call cost weighs
-# more, was mostly fastest at 2,048 (experiments/2026-12-02_openvino_tuning/README.md).
+# more, was mostly fastest at 2,048 (BENCHMARKS.md, "Fastest CPU mode").
 OPENVINO_ACTIVATIONS = 512 * 768
 OPENVINO_BUDGET_RANGE = (512, 2048)
 

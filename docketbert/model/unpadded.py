@@ -8,7 +8,8 @@ transformers' per-call machinery, and computes no padding where it can be avoide
   a key-padding mask, plus ModernBERT's window |i - j| <= sliding_window on local layers when entries are longer
   than the window. Rows up to MATMUL_ATTENTION_MAX_LEN tokens use matmul-softmax-matmul, a few rows at a time so
   that a chunk's scores stay under SCORE_CHUNK elements; at docket-entry lengths it beats the CPU sdpa kernel
-  (experiments/2026-12-01_cpu_attention/README.md). Longer rows, and every row off the CPU, use sdpa. The softmax
+  (BENCHMARKS.md, "Which attention settings suit the unpadded CPU forward"). Longer rows, and every row off the
+  CPU, use sdpa. The softmax
   scale is folded into the queries' rotary tables;
 - with CLS pooling, the last layer computes its attention output, residual and MLP for the [CLS] rows only (keys
   and values still come from every token), and the final norm runs on those rows only.
@@ -23,7 +24,7 @@ per-batch attention above everywhere else; `attention="padded"` keeps the padded
 With `compile=True` each layer's pieces (norm, QKV projection, rotary and the scatter into padded rows; the gather
 back, output projection, residual, norm and GLU MLP) go through `torch.compile(dynamic=True)`: a few graphs, shared
 by every layer and batch shape. Attention stays eager. It is off by default: on the CPU it
-is level with eager (experiments/2026-12-01_cpu_attention/README.md); it is a candidate for the GPU, where
+is level with eager (BENCHMARKS.md, "does compiling its pieces pay?"); it is a candidate for the GPU, where
 eager ModernBERT leaves the matrix units
 mostly idle.
 """
@@ -46,7 +47,7 @@ ATTENTIONS = ("auto", "padded", "varlen")
 
 # Rows up to this many tokens use matmul attention, longer ones sdpa, by the queries' dtype (others: 128).
 # On the CPU, with bf16 matmul attention wins up to 256 tokens; in fp32 (modes fp32 and int8) sdpa is level or
-# faster above 128 (experiments/2026-12-01_cpu_attention/README.md).
+# faster above 128 (BENCHMARKS.md, "Which attention settings suit the unpadded CPU forward").
 MATMUL_ATTENTION_MAX_LEN = {torch.float32: 128, torch.bfloat16: 256}
 # Matmul attention runs on chunks of rows with at most this many scores (rows x heads x queries x keys): larger
 # score tensors fall out of cache, and without docketbert.core.cpu_memory's tuning they cost page faults on every

@@ -1,5 +1,5 @@
 """The baselines scored beside every fine-tune: the TF-IDF view of an entry's first words, and the effect measured in
-experiments/2026-12-01_downstream_cpu/README.md on the real entry_type file (liblinear with a fixed seed: the
+the downstream report (BENCHMARKS.md) on the real entry_type file (liblinear with a fixed seed: the
 documented numbers), and the citation regex on a hand-made entry."""
 
 from docketbert.downstream.baselines import _lead, regex_spans, tfidf_logreg
@@ -20,7 +20,7 @@ def test_lead_words_lift_entry_type_on_held_out_cases(shared_data):
         lead: classification_metrics(gold, [p[0] for p in tfidf_logreg(train, held, lead_words=lead)])["macro_f1"]
         for lead in (0, 6)
     }
-    # experiments/2026-12-01_downstream_cpu/README.md, seed 1: 0.618 -> 0.708 (room for other scikit-learn versions)
+    # the downstream report (BENCHMARKS.md), seed 1: 0.618 -> 0.708 (room for other scikit-learn versions)
     assert abs(scores[0] - 0.618) < 0.01 and abs(scores[6] - 0.708) < 0.01 and scores[6] - scores[0] > 0.06
 
 
