@@ -7,7 +7,8 @@
 Decoded predictions (labels, spans) are the downstream layer's: `docketbert.downstream.predict.predict(enc, texts)`.
 
 The fast path: one batched call of the fast (Rust, multi-threaded) tokenizer, entries sorted by length and cut into
-token-budget batches (rows x longest row <= budget), results put back in input order.
+token-budget batches (rows x longest row <= budget), results put back in input order. Each batch goes through
+the forward of the mode's runtime and the layout (`docketbert.inference.forwards`):
 - layout "unpadded" (the CPU default): `docketbert.model.unpadded`, a lean forward over the same weights that runs
   every Linear layer, norm and activation on the batch's real tokens only, attention on the sorted batch padded to
   its longest entry, and the last layer on the [CLS] rows only when pooling is "cls"; `head_logits` runs a
@@ -46,12 +47,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from docketbert.core.batching import by_token_count, token_budget_batches
 from docketbert.core.cpu_memory import keep_freed_memory
 from docketbert.core.device import resolve_device
 from docketbert.core.host_to_device import to_device
 from docketbert.core.tokenizer import check_tokenizer_files
-from docketbert.model.modernbert import classifier_logits, encoder_of
+from docketbert.inference.forwards import OpenVinoForward, PackedForward, PaddedForward, UnpaddedForward
+from docketbert.model.modernbert import encoder_of
 from docketbert.model.weights import check_safe_weights, load_pretrained
 
 MODES = ("fp32", "bf16", "int8", "openvino", "openvino_int8")
@@ -90,7 +91,6 @@ def openvino_budget(hidden_size: int) -> int:
 
 
 TOKENIZE_CHUNK = 16384  # entries per tokenization chunk when tokenization overlaps the model (`Encoder.embed`)
-PACKED_WIDTH = 1024  # row width of the packed layout (longer entries get a row of their own length)
 
 
 @dataclass
@@ -140,13 +140,6 @@ def default_layout(model_type: str, device: torch.device, mode: str) -> str:
     return "unpadded" if lean else "padded"
 
 
-def pack_rows(lengths: Sequence[int], width: int) -> list[list[int]]:
-    """Best-fit decreasing (docketbert.data.packing): rows of entry indices whose lengths sum to at most `width`."""
-    from docketbert.data.packing import best_fit_decreasing
-
-    return best_fit_decreasing(lengths, width)
-
-
 class Encoder:
     """A loaded export with its tokenizer; see the module docstring."""
 
@@ -186,45 +179,49 @@ class Encoder:
         if device.type == "cpu":
             keep_freed_memory()  # docketbert.core.cpu_memory: no page faults on memory every batch reuses
         self._rust_tokenizer = None  # see `_encode_ids`
-        self._rows = 0  # packed layout: the most rows a batch has had (shapes never shrink, so compiles are few)
         if device.type == "cuda":  # the masks training uses on GPU (HF's empty mask rows gave NaN gradients there)
             from docketbert.model.packed_attention import install_padding_safe_masks
 
             install_padding_safe_masks(model)
         self._encoder = encoder_of(model)
-        if layout == "unpadded":
-            if mode in RUNTIME_MODES:
+        if mode in RUNTIME_MODES:
+            if layout == "unpadded":
                 raise ValueError(f"layout unpadded runs the torch model: not with {RUNTIME_MODES[mode]} modes")
-            from docketbert.model.unpadded import UnpaddedEncoder
-
-            self._unpadded = UnpaddedEncoder(self._encoder, compile=compile)  # compiles its own pieces
-        elif compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
-            self._encoder = torch.compile(self._encoder, dynamic=False)
-        self._openvino = None
-        if mode in RUNTIME_MODES:  # embeddings and `head_logits` through the runtime's graph
             if device.type != "cpu" or layout != "padded" or compile:
                 raise ValueError(f"mode {mode} runs on the CPU with padded batches, without compile")
-            if runtime_cache is None:  # no folder of its own: a temporary one for this Encoder's life
-                import tempfile
+            runtime = self._runtime(runtime_cache, calibration_rows)
+            self._forward = OpenVinoForward(model, self._encoder, device, runtime)
+        elif layout == "unpadded":
+            self._forward = UnpaddedForward(model, self._encoder, device, compile=compile)  # compiles its pieces
+        else:
+            if compile:  # static shapes: packed rows of a fixed width, row count rounded up to a multiple of 8
+                self._encoder = torch.compile(self._encoder, dynamic=False)
+            forward = PackedForward if layout == "packed" else PaddedForward
+            self._forward = forward(model, self._encoder, device)
 
-                self._runtime_tmp = tempfile.TemporaryDirectory(prefix=f"docketbert-{RUNTIME_MODES[mode]}-")
-                runtime_cache = self._runtime_tmp.name
-            from docketbert.inference.openvino_runtime import OpenVinoEncoder
+    def _runtime(self, cache: str | Path | None, calibration_rows: Sequence[Sequence[int]] | None):
+        """The OpenVINO runtime of the mode, cached in `cache` (None: a temporary folder for this Encoder's life)."""
+        from docketbert.inference.openvino_runtime import OpenVinoEncoder
 
-            calibration, key = self._calibration_rows, None
-            if calibration_rows is not None:
-                rows = [list(map(int, r)) for r in calibration_rows]
-                digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
-                calibration, key = (lambda: rows), f"rows:{len(rows)}:{digest}"
-            elif tokenizer is None and mode == "openvino_int8":
-                raise ValueError("mode openvino_int8 without a tokenizer needs calibration_rows (token-id rows)")
-            self._openvino = OpenVinoEncoder(
-                self._encoder,
-                runtime_cache,
-                quantize=mode == "openvino_int8",
-                calibration=calibration,
-                **({"calibration_key": key} if key else {}),
-            )
+        if cache is None:
+            import tempfile
+
+            self._runtime_tmp = tempfile.TemporaryDirectory(prefix=f"docketbert-{RUNTIME_MODES[self.mode]}-")
+            cache = self._runtime_tmp.name
+        calibration, key = self._calibration_rows, None
+        if calibration_rows is not None:
+            rows = [list(map(int, r)) for r in calibration_rows]
+            digest = hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+            calibration, key = (lambda: rows), f"rows:{len(rows)}:{digest}"
+        elif self.tokenizer is None and self.mode == "openvino_int8":
+            raise ValueError("mode openvino_int8 without a tokenizer needs calibration_rows (token-id rows)")
+        return OpenVinoEncoder(
+            self._encoder,
+            cache,
+            quantize=self.mode == "openvino_int8",
+            calibration=calibration,
+            **({"calibration_key": key} if key else {}),
+        )
 
     def _calibration_rows(self) -> list[list[int]]:
         """Token-id rows of synthetic docket entries (docketbert.data.synthetic, seeded): what openvino_int8 is
@@ -346,74 +343,7 @@ class Encoder:
     def openvino(self):
         """The OpenVINO runtime of an openvino mode (docketbert.inference.openvino_runtime.OpenVinoEncoder), else
         None."""
-        return self._openvino
-
-    def _padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        from docketbert.core.batching import pad_rows
-
-        ids, mask = pad_rows(rows, self.model.config.pad_token_id or 0)
-        return to_device(ids, self.device), to_device(mask, self.device)
-
-    def _pool(self, hidden: torch.Tensor, owner: torch.Tensor, first: torch.Tensor, n: int) -> torch.Tensor:
-        """hidden (B, L, H); owner (B, L): the batch-local entry of each token (-1: none); first: (n,) flat index of
-        each entry's first token. Returns (n, H) float32."""
-        flat = hidden.reshape(-1, hidden.shape[-1]).float()
-        if self.pooling == "cls":
-            return flat[first]
-        # padding (-1) is summed into an extra row n, dropped after: no boolean indexing, which would synchronize
-        owner = torch.where(owner.reshape(-1) >= 0, owner.reshape(-1), n)
-        sums = torch.zeros((n + 1, flat.shape[1]), dtype=flat.dtype, device=flat.device).index_add_(0, owner, flat)
-        ones = torch.ones_like(owner, dtype=flat.dtype)
-        counts = torch.zeros(n + 1, dtype=flat.dtype, device=flat.device).index_add_(0, owner, ones)
-        return sums[:n] / counts[:n, None].clamp(min=1)
-
-    def _embed_batch(self, rows: list[list[int]]) -> torch.Tensor:
-        """(len(rows), H) pooled embeddings for one batch of token-id rows."""
-        n = len(rows)
-        if self.layout == "unpadded":
-            return self._unpadded(rows, self.pooling).float()
-        if self._openvino is not None:
-            from docketbert.core.batching import pad_rows
-
-            return torch.from_numpy(self._openvino(*pad_rows(rows, self.model.config.pad_token_id or 0), self.pooling))
-        if self.layout == "padded":
-            ids, mask = self._padded(rows)
-            hidden = self.encoder(input_ids=ids, attention_mask=mask)[0]
-            owner = torch.where(mask.bool(), torch.arange(n, device=self.device)[:, None], -1)
-            first = torch.arange(n, device=self.device) * ids.shape[1]
-            return self._pool(hidden, owner, first, n)
-        from docketbert.model.packed_attention import encode_packed
-
-        width = max(PACKED_WIDTH, max(len(r) for r in rows))
-        packing = pack_rows([len(r) for r in rows], width)
-        # Static shapes for the compiled kernels (flex_attention is compiled even when the model is not): row
-        # counts are rounded up to a multiple of 8 and never shrink, so a run compiles one or two shapes.
-        self._rows = max(self._rows, -(-len(packing) // 8) * 8)
-        order = np.fromiter((i for members in packing for i in members), dtype=np.int64, count=n)
-        lengths = np.fromiter((len(rows[i]) for i in order), dtype=np.int64, count=n)
-        row_of = np.repeat(np.arange(len(packing)), [len(m) for m in packing])
-        before = np.cumsum(lengths) - lengths  # tokens before each entry in packing order
-        row_start = np.zeros(len(packing), dtype=np.int64)
-        row_start[1:] = np.cumsum([sum(len(rows[i]) for i in m) for m in packing])[:-1]
-        start = row_of * width + before - row_start[row_of]  # flat position of each entry's first token
-        token_at = np.repeat(start - before, lengths) + np.arange(int(lengths.sum()))
-        flat = np.fromiter((t for i in order for t in rows[i]), dtype=np.int64, count=int(lengths.sum()))
-        ids = torch.full((self._rows * width,), self.model.config.pad_token_id or 0, dtype=torch.long)
-        owner = torch.full((self._rows * width,), -1, dtype=torch.long)
-        ids[token_at] = torch.from_numpy(flat)
-        owner[token_at] = torch.from_numpy(np.repeat(order, lengths))
-        ids, owner = ids.view(self._rows, width), owner.view(self._rows, width)
-        first = torch.zeros(n, dtype=torch.long)
-        first[torch.from_numpy(order)] = torch.from_numpy(start)
-        owner = to_device(owner, self.device)  # entry ids are distinct, so they serve as segment ids (-1: padding)
-        hidden = encode_packed(self.encoder, to_device(ids, self.device), owner)
-        return self._pool(hidden, owner, to_device(first, self.device), n)
-
-    def _batches(self, ids: list[list[int]]) -> list[list[int]]:
-        budget = self.token_budget
-        if self.layout == "packed":  # a batch is budget // width packed rows; count tokens, not rows x width
-            return by_token_count([len(r) for r in ids], budget)
-        return token_budget_batches([len(r) for r in ids], budget)
+        return getattr(self._forward, "runtime", None)
 
     def embed(self, texts: Sequence[str | None]) -> np.ndarray:
         """(len(texts), hidden) float32 embeddings in input order (pooling "cls" or "mean" over all tokens of the
@@ -452,8 +382,9 @@ class Encoder:
         ids = [r if isinstance(r, list) else list(r) for r in ids]  # lists already: no copy
         out = torch.empty((len(ids), self.model.config.hidden_size), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
-            for batch in self._batches(ids):
-                out[to_device(torch.tensor(batch), self.device)] = self._embed_batch([ids[i] for i in batch])
+            for batch in self._forward.batches([len(r) for r in ids], self.token_budget):
+                rows = [ids[i] for i in batch]
+                out[to_device(torch.tensor(batch), self.device)] = self._forward.embed(rows, self.pooling)
         return out
 
     # ---- fine-tuned heads ----------------------------------------------------------------------------------------
@@ -463,7 +394,9 @@ class Encoder:
         max_length tokens): (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads (rows past
         their length hold padding). Through this Encoder's layout and mode: what
         `docketbert.downstream.predict.predict` decodes, and what `docketbert.evaluate --mode` scores."""
-        return self._head_logits([list(r) for r in rows], self.head_level("head_logits") == "token")
+        token_level = self.head_level("head_logits") == "token"
+        with torch.inference_mode():
+            return self._forward.head_logits([list(r) for r in rows], token_level)
 
     def head_level(self, caller: str = "head_logits") -> str:
         """ "token" for a token-classification head, "sequence" for a sequence one; without a fine-tuned head, a
@@ -473,33 +406,3 @@ class Encoder:
             archs = " ".join(self.model.config.architectures or [])
             raise ValueError(f"{caller} needs a fine-tuned head (architectures: {archs or 'none'}); use embed")
         return "token" if "ForTokenClassification" in name else "sequence"
-
-    @torch.inference_mode()
-    def _head_logits(self, rows: list[list[int]], token_level: bool) -> torch.Tensor:
-        """float32 logits on the host: (B, n_labels) for sequence heads, (B, longest, n_labels) for token heads."""
-        model = self.model
-        if self._openvino is not None:  # the runtime's encoder, then the head's own modules
-            from docketbert.core.batching import pad_rows
-
-            ids, mask = pad_rows(rows, model.config.pad_token_id or 0)
-            pooling = "none" if token_level else model.config.classifier_pooling
-            return classifier_logits(model, torch.from_numpy(self._openvino(ids, mask, pooling))).float()
-        if self.layout != "unpadded":
-            ids, mask = self._padded(rows)
-            return model(input_ids=ids, attention_mask=mask).logits.float().cpu()
-        # transformers' ModernBertFor{Sequence,Token}Classification after the encoder: head, dropout, classifier
-        if token_level:
-            hidden = self._unpadded(rows, "none")
-            return _split_rows(classifier_logits(model, hidden).float().cpu(), rows)
-        pooled = self._unpadded(rows, model.config.classifier_pooling)
-        return classifier_logits(model, pooled).float().cpu()
-
-
-def _split_rows(flat: torch.Tensor, rows: Sequence[Sequence[int]]) -> torch.Tensor:
-    """(T, C) per-token values of consecutive rows -> (B, longest, C), zero past each row's end."""
-    out = flat.new_zeros((len(rows), max(len(r) for r in rows), flat.shape[-1]))
-    start = 0
-    for r, row in enumerate(rows):
-        out[r, : len(row)] = flat[start : start + len(row)]
-        start += len(row)
-    return out

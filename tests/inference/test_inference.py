@@ -25,7 +25,8 @@ from docketbert.core.batching import token_budget_batches
 from docketbert.downstream.infer_job import main as infer_main
 from docketbert.downstream.predict import predict
 from docketbert.downstream.tasks import GENERIC_SPANS
-from docketbert.inference.encoder import Encoder, pack_rows
+from docketbert.inference.encoder import Encoder
+from docketbert.inference.forwards import pack_rows
 
 MAX_LEN = 48
 LONG = "ORDER granting motion to extend time; the deadline for the answer is continued. " * 20
@@ -296,7 +297,7 @@ def test_predict_token_spans(tmp_path, tokenizer_dir, texts):
     # the unpadded forward (the CPU default) gives transformers' token logits, entry by entry
     enc = Encoder.from_pretrained(tmp_path, device="cpu")
     rows = enc.tokenize(texts).ids
-    got = enc._head_logits(rows, token_level=True)
+    got = enc.head_logits(rows)
     model.eval()
     with torch.no_grad():
         for r, ids in enumerate(rows):
