@@ -123,6 +123,10 @@ class TrainConfig:
     callbacks: dict[str, Any] = field(default_factory=dict)
     # Whether to write an HF export (save_pretrained) of the model and tokenizer into <run_dir>/hf at the end.
     export_hf: bool = True
+    # A remote copy of the run, s3://bucket/prefix (S3 or an S3-compatible store at S3_ENDPOINT_URL; credentials
+    # from the environment or ~/.aws, never from here): checkpoints go to <remote_folder>/<run_name>/checkpoints as
+    # they are written, and autoresume on any machine starts from them (docketbert.training.remote_run).
+    remote_folder: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -255,6 +259,13 @@ def check_train_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"optimizer.eps={opt.eps!r}: must be a number > 0")
     if not (0 <= cfg.scheduler.alpha_f <= 1):
         raise ConfigError(f"scheduler.alpha_f={cfg.scheduler.alpha_f!r}: must be a number in [0, 1]")
+    if cfg.remote_folder is not None:
+        from docketbert.core.object_store import Remote, RemoteError
+
+        try:
+            Remote.parse(cfg.remote_folder, "remote_folder")
+        except RemoteError as err:
+            raise ConfigError(str(err)) from None
     data = cfg.data
     if not data.path:
         raise ConfigError("data.path='': must name the MDS dataset written by data_prep/to_mds.py")

@@ -14,6 +14,7 @@ from composer.utils import dist
 
 from docketbert.config import ConfigError, load_config
 from docketbert.training.checkpoints import UnsafeCheckpointError
+from docketbert.training.remote_run import finish_remote
 from docketbert.training.trainer import already_trained, build_trainer, finish_export
 
 log = logging.getLogger("docketbert.train")
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         trainer.fit()
     trainer.close()
+    if cfg.remote_folder and dist.get_global_rank() == 0:
+        finish_remote(cfg.remote_folder, cfg.run_name, cfg.run_dir)
     if dist.get_global_rank() == 0:
         run_dir = cfg.run_dir
         print(

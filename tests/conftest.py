@@ -87,6 +87,20 @@ def mds_dir(tmp_path_factory, corpus, tokenizer_dir) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3-compatible server (moto's, over HTTP on 127.0.0.1) for the session, its variables in os.environ
+    (S3_ENDPOINT_URL and keys, as a user's shell holds them); `s3.new_bucket()` gives each test its own bucket."""
+    from s3_server import S3Server, s3_environment
+
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    try:
+        with s3_environment(server):
+            yield server
+    finally:
+        server.stop()
+
+
 # The session's exit status, kept for pytest_unconfigure.
 _EXIT_STATUS: list[int] = []
 

@@ -11,14 +11,11 @@ import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from docketbert.core.object_store import is_remote
 from docketbert.data.shared_memory import registering
 
 if TYPE_CHECKING:  # streaming is slow to import: it is imported where a split is opened, not with this module
     from streaming import StreamingDataset
-
-
-def is_remote(path: str) -> bool:
-    return "://" in path
 
 
 def _keyed_dataset_class() -> type:

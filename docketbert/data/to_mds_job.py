@@ -25,6 +25,8 @@ Output layout:
   OUT/train/part-00000/ ...  the MDS shards of each part (likewise OUT/eval/)
   OUT/parts/part-00000/      a finished part: its stats and the dedup/docket hashes it added
   OUT/stats.json             counts, drops by reason, token-length percentiles (written last: done)
+OUT may be a remote, s3://bucket/prefix: the job runs in a staging folder (--local) and uploads each part as it
+finishes, the same layout (docketbert.data.remote_output).
 
 Resumable: the input rows are processed in parts of --rows-per-part rows, each committed by an atomic
 rename; a re-run after an interruption skips finished parts (files: re-reading, not re-tokenizing, their rows;
@@ -40,7 +42,6 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -56,20 +57,12 @@ from pathlib import Path
 
 import numpy as np
 
+from docketbert.core.object_store import is_remote
 from docketbert.core.paths import require_input_file, require_output_dir
 from docketbert.core.text import clean_text, normalize_for_dedup
-from docketbert.data.database import RECAP_TABLE, add_source_arguments, is_database_url
 from docketbert.data.dedup import HashSet64, hash64
-from docketbert.data.readers import (
-    CSV_ESCAPES,
-    CSV_RECORD_BUDGET,
-    FORMATS,
-    InputError,
-    Row,
-    detect_format,
-    iter_rows,
-    resolve_csv_escape,
-)
+from docketbert.data.readers import InputError, Row, detect_format, iter_rows, resolve_csv_escape
+from docketbert.data.to_mds_options import ToMdsOptions, parse_options
 
 SPLITS = ("train", "eval")
 MANIFEST_VERSION = 2
@@ -82,134 +75,6 @@ def eval_side(docket: str, eval_fraction: float) -> bool:
     """Whether a docket goes to eval: its blake2b-64 hash as a fraction of 2**64 is below eval_fraction."""
     digest = blake2b(docket.encode("utf-8", "surrogatepass"), digest_size=8, person=_SPLIT_PERSON).digest()
     return int.from_bytes(digest, "big") / 2**64 < eval_fraction
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="to_mds.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    io = p.add_argument_group("inputs and outputs")
-    io.add_argument(
-        "--input",
-        nargs="+",
-        required=True,
-        metavar="FILE",
-        help="input files, read in the order given (.csv/.jsonl/.txt, optionally .gz/.bz2/.xz), or one "
-        "PostgreSQL URL postgresql://user@host:port/dbname (the password from PGPASSWORD or ~/.pgpass)",
-    )
-    io.add_argument("--output", required=True, help="output directory (see 'Output layout' above)")
-    io.add_argument("--format", choices=FORMATS, help="format of every input (default: from each extension)")
-    io.add_argument(
-        "--overwrite", action="store_true", help="delete this tool's earlier output in --output and start over"
-    )
-    io.add_argument("--no-progress", action="store_true", help="no progress bar (over input bytes, or database rows)")
-    io.add_argument("--strict", action="store_true", help="exit with an error (code 3) when a split comes out empty")
-    cols = p.add_argument_group("input fields")
-    cols.add_argument(
-        "--text-column",
-        default="description",
-        help="CSV or database column with the entry text (default: description)",
-    )
-    cols.add_argument(
-        "--docket-column",
-        default="docket_id",
-        help="CSV or database column with the docket id (default: docket_id); '' for none (each entry its own docket)",
-    )
-    cols.add_argument(
-        "--csv-escape",
-        choices=CSV_ESCAPES,
-        default="auto",
-        help="the CSV quoting of PostgreSQL's COPY: 'none' (its default: a quote in a quoted field is doubled, "
-        "a backslash is a character), 'backslash' (ESCAPE '\\', CourtListener's exports: \\\" and \\\\ "
-        "inside quotes; outside quotes a backslash is a character), or 'auto' (default: detected from the "
-        "file's first MiB; the choice is in stats.json)",
-    )
-    cols.add_argument(
-        "--no-csv-escape",
-        dest="csv_escape",
-        action="store_const",
-        const="none",
-        help="the same as --csv-escape none",
-    )
-    cols.add_argument(
-        "--csv-max-record-chars",
-        type=int,
-        default=CSV_RECORD_BUDGET,
-        help="characters a CSV record may span; a quote still open after them (or before a line that reads as "
-        f"a new row) makes the record one malformed_csv_row (default {CSV_RECORD_BUDGET})",
-    )
-    cols.add_argument("--text-key", default="text", help="JSONL key with the entry text (default: text)")
-    cols.add_argument(
-        "--docket-key",
-        default=None,
-        help="JSONL key with the docket id (default: first present of docket_id, case, docket)",
-    )
-    db = p.add_argument_group("database input (--input postgresql://...)")
-    add_source_arguments(db, "the --id-column, --text-column and --docket-column")
-    db.add_argument(
-        "--with-recap-descriptions",
-        action="store_true",
-        help=f"also read {RECAP_TABLE}.description (the short descriptions), each on the docket of its entry "
-        "(joined through docket_entry_id), after the entries",
-    )
-    tok = p.add_argument_group("tokenization")
-    tok.add_argument(
-        "--tokenizer",
-        default="answerdotai/ModernBERT-base",
-        help="HF hub name (needs a network) or local tokenizer directory (default: answerdotai/ModernBERT-base)",
-    )
-    tok.add_argument(
-        "--max-seq-len",
-        type=int,
-        default=768,
-        help="tokens per entry, [CLS] and [SEP] included; longer entries are truncated (default 768)",
-    )
-    tok.add_argument(
-        "--max-chars",
-        type=int,
-        default=20000,
-        help="characters kept per entry before tokenizing, so a giant entry cannot stall a worker (default 20000)",
-    )
-    tok.add_argument(
-        "--workers",
-        type=int,
-        default=min(os.cpu_count() or 1, 8),
-        help="tokenizer processes; 1 tokenizes in the main process (default min(cpus, 8))",
-    )
-    split = p.add_argument_group("train/eval split (by docket)").add_mutually_exclusive_group()
-    split.add_argument(
-        "--eval-fraction",
-        type=float,
-        default=None,
-        help="fraction of dockets (by a hash of the docket id) that go to eval (default 0.015)",
-    )
-    split.add_argument(
-        "--eval-size",
-        type=int,
-        default=None,
-        help="about this many eval entries: a first pass counts the input rows R and the eval "
-        "fraction becomes N/R (fewer entries end up in eval when rows are dropped)",
-    )
-    p.add_argument(
-        "--rows-per-part", type=int, default=1_000_000, help="input rows per resumable part (default 1000000)"
-    )
-    args = p.parse_args(argv)
-    if args.eval_fraction is None and args.eval_size is None:
-        args.eval_fraction = 0.015
-    if args.eval_fraction is not None and not 0.0 <= args.eval_fraction <= 1.0:
-        p.error("--eval-fraction must be in [0, 1]")
-    if args.eval_size is not None and args.eval_size < 0:
-        p.error("--eval-size must be >= 0")
-    if args.max_seq_len < 3 or args.max_chars < 1 or args.rows_per_part < 1 or args.workers < 1:
-        p.error("--max-seq-len must be >= 3; --max-chars, --rows-per-part and --workers >= 1")
-    if args.csv_max_record_chars < 1:
-        p.error("--csv-max-record-chars must be >= 1")
-    urls = [name for name in args.input if is_database_url(name)]
-    if urls and len(args.input) > 1:
-        p.error("a database URL is read alone: give it as the only --input")
-    if not urls and (args.table or args.query or args.with_recap_descriptions):
-        p.error("--table, --query and --with-recap-descriptions need a database --input (postgresql://...)")
-    return args
 
 
 # ------------------------------------------------------------------------------------------- output folder
@@ -251,31 +116,11 @@ class Input:
         return {**rec, "csv_escape": self.csv_escape} if self.csv_escape else rec
 
 
-def _manifest(args: argparse.Namespace, inputs: list[Input], source_record: list[dict] | None) -> dict:
+def _manifest(options: ToMdsOptions, inputs: list[Input], source_record: list[dict] | None) -> dict:
     return {
         "version": MANIFEST_VERSION,
         "inputs": source_record if source_record is not None else [i.record() for i in inputs],
-        "options": {
-            k: getattr(args, k)
-            for k in (
-                "text_column",
-                "docket_column",
-                "csv_escape",
-                "csv_max_record_chars",
-                "text_key",
-                "docket_key",
-                "table",
-                "id_column",
-                "query",
-                "with_recap_descriptions",
-                "tokenizer",
-                "max_seq_len",
-                "max_chars",
-                "eval_fraction",
-                "eval_size",
-                "rows_per_part",
-            )
-        },
+        "options": options.result_options(),
     }
 
 
@@ -421,17 +266,17 @@ class WorkerDied(RuntimeError):
 class Context:
     """What every part needs: settings, the tokenizer, the worker pool and the dedup/docket hash sets."""
 
-    def __init__(self, args: argparse.Namespace, tokenizer_json: str, dtype: str, eval_fraction: float):
+    def __init__(self, options: ToMdsOptions, tokenizer_json: str, dtype: str, eval_fraction: float):
         from docketbert.data.shard_encoding import ShardEncoder, encode_in_worker, init_worker
 
-        self.max_seq_len, self.max_chars, self.workers = args.max_seq_len, args.max_chars, args.workers
+        self.max_seq_len, self.max_chars, self.workers = options.max_seq_len, options.max_chars, options.workers
         self.dtype, self.eval_fraction = dtype, eval_fraction
         self.seen = HashSet64()
         self.dockets = {s: HashSet64() for s in SPLITS}
         self.pool = self.encoder = None
         self.encode_fn = encode_in_worker
-        if args.workers == 1:
-            self.encoder = ShardEncoder(tokenizer_json, args.max_seq_len, dtype)
+        if options.workers == 1:
+            self.encoder = ShardEncoder(tokenizer_json, options.max_seq_len, dtype)
         else:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
@@ -439,10 +284,10 @@ class Context:
             # spawn, not fork: the parent's tokenizers thread pool does not survive a fork. An executor, not a
             # multiprocessing.Pool: when a worker dies (the OOM killer) its futures fail instead of waiting forever.
             self.pool = ProcessPoolExecutor(
-                args.workers,
+                options.workers,
                 mp_context=mp.get_context("spawn"),
                 initializer=init_worker,
-                initargs=(tokenizer_json, args.max_seq_len, dtype),
+                initargs=(tokenizer_json, options.max_seq_len, dtype),
             )
 
     def restore(self, part_dir: Path) -> None:
@@ -477,18 +322,10 @@ class Context:
             self.pool.shutdown(wait=not failed, cancel_futures=failed)
 
 
-def _stream(inputs: list[Input], args: argparse.Namespace, progress) -> Iterator[tuple[int, Row]]:
+def _stream(inputs: list[Input], options: ToMdsOptions, progress) -> Iterator[tuple[int, Row]]:
     for i, inp in enumerate(inputs):
         for row in iter_rows(
-            inp.path,
-            inp.fmt,
-            text_column=args.text_column,
-            docket_column=args.docket_column or None,
-            text_key=args.text_key,
-            docket_key=args.docket_key,
-            csv_escape=inp.csv_escape or "none",
-            csv_record_budget=args.csv_max_record_chars,
-            progress=progress,
+            inp.path, inp.fmt, csv_escape=inp.csv_escape or "none", progress=progress, **options.reader_options()
         ):
             yield i, row
 
@@ -502,7 +339,7 @@ def _percentiles(hist: np.ndarray) -> dict:
     return {**pct, "max": int(np.nonzero(hist)[0][-1]), "mean": round(float(np.arange(len(hist)) @ hist) / total, 2)}
 
 
-def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: tuple[str, int]) -> dict:
+def _merge(out: Path, n_parts: int, inputs, options: ToMdsOptions, ctx: Context, vocab_size: int) -> dict:
     from streaming.base.util import merge_index
 
     for s in SPLITS:
@@ -518,7 +355,7 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
             _write_json(out / s / "index.json", {"shards": [], "version": 2})
     counts: Counter = Counter()
     rows_per_input: Counter = Counter()
-    hist = {s: np.zeros(args.max_seq_len + 1, dtype=np.int64) for s in SPLITS}
+    hist = {s: np.zeros(options.max_seq_len + 1, dtype=np.int64) for s in SPLITS}
     for k in range(n_parts):
         part = json.loads((out / "parts" / _part_name(k) / "stats.json").read_text())
         counts.update(part["counts"])
@@ -527,7 +364,7 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
             hist[s] += np.asarray(part["length_hist"][s], dtype=np.int64)
     reasons = ("empty", "malformed_csv_row", "invalid_json", "invalid_unicode", "missing_text", "duplicate")
     dropped = {r: counts[f"dropped_{r}"] for r in reasons}
-    lengths = np.arange(args.max_seq_len + 1)
+    lengths = np.arange(options.max_seq_len + 1)
     return {
         "inputs": [
             {
@@ -555,14 +392,14 @@ def _merge(out: Path, n_parts: int, inputs, args, ctx: Context, tok_name_vocab: 
             }
             for s in SPLITS
         },
-        "tokenizer": tok_name_vocab[0],
-        "vocab_size": tok_name_vocab[1],
+        "tokenizer": options.tokenizer,
+        "vocab_size": vocab_size,
         "id_dtype": ctx.dtype,
-        "max_seq_len": args.max_seq_len,
-        "max_chars": args.max_chars,
+        "max_seq_len": options.max_seq_len,
+        "max_chars": options.max_chars,
         "eval_fraction": ctx.eval_fraction,
-        "eval_size": args.eval_size,
-        "rows_per_part": args.rows_per_part,
+        "eval_size": options.eval_size,
+        "rows_per_part": options.rows_per_part,
         "parts": n_parts,
     }
 
@@ -582,30 +419,30 @@ def _summary(stats: dict, seconds: float, processing: float) -> str:
     )
 
 
-def _open_inputs(args: argparse.Namespace):
+def _open_inputs(options: ToMdsOptions):
     """(inputs, the database source or None): every input checked now (a missing file, column or table, a bad
     connection) rather than mid-run."""
-    if is_database_url(args.input[0]):
+    if options.database:
         from docketbert.data.database import DatabaseSource
 
         db = DatabaseSource(
-            args.input[0],
-            table=args.table,
-            text_column=args.text_column,
-            docket_column=args.docket_column or None,
-            id_column=args.id_column,
-            query=args.query,
-            recap_descriptions=args.with_recap_descriptions,
+            options.database,
+            table=options.table,
+            text_column=options.text_column,
+            docket_column=options.docket,
+            id_column=options.id_column,
+            query=options.query,
+            recap_descriptions=options.with_recap_descriptions,
         )
         return [Input(f"{d['database']} {d['stream']}", "postgresql") for d in db.describe()], db
     inputs = []
-    for name in args.input:
+    for name in options.inputs:
         require_input_file(name, "input", InputError)
         path = Path(name).resolve()
-        fmt = args.format or detect_format(path)
-        escape = resolve_csv_escape(path, args.csv_escape) if fmt == "csv" else None
+        fmt = options.format or detect_format(path)
+        escape = resolve_csv_escape(path, options.csv_escape) if fmt == "csv" else None
         inp = Input(str(path), fmt, path, escape)
-        next(_stream([inp], args, None), None)  # fail now on a missing column, not mid-run
+        next(_stream([inp], options, None), None)  # fail now on a missing column, not mid-run
         inputs.append(inp)
     return inputs, None
 
@@ -628,22 +465,33 @@ def _check_splits(stats: dict, strict: bool) -> int:
     return 3 if strict and empty else 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(options: ToMdsOptions) -> int:
+    """The job; its exit status (0, or 3 for an empty split under --strict)."""
     start = time.time()
-    out = Path(args.output)
-    require_output_dir(out, f"--output {args.output}", InputError)
-    inputs, db = _open_inputs(args)
+    remote = None
+    if is_remote(options.output):  # the job runs in a staging folder, uploading each part as it finishes
+        from docketbert.data.remote_output import RemoteOutput, default_staging
+
+        out = Path(options.local) if options.local else default_staging(options.output)
+        require_output_dir(out, f"--local {out}", InputError)
+        remote = RemoteOutput(options.output, out)
+    else:
+        out = Path(options.output)
+        require_output_dir(out, f"--output {options.output}", InputError)
+    inputs, db = _open_inputs(options)
     try:
-        return _run(args, out, inputs, db, start)
+        if remote is not None:
+            remote.clear() if options.overwrite else remote.pull()
+        return _run(options, out, inputs, db, start, remote)
     finally:
         if db is not None:
             db.close()
 
 
-def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: float) -> int:
-    manifest = _manifest(args, inputs, db.describe() if db is not None else None)
+def _run(options: ToMdsOptions, out: Path, inputs: list[Input], db, start: float, remote=None) -> int:
+    manifest = _manifest(options, inputs, db.describe() if db is not None else None)
     old = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else None
-    if args.overwrite:
+    if options.overwrite:
         _clear_output(out)
         old = None
     elif old is not None and {k: old.get(k) for k in ("version", "inputs", "options")} != manifest:
@@ -656,27 +504,29 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
         raise InputError(f"{out} is not empty and not this tool's output: choose another --output")
     elif (out / "stats.json").exists():
         print(f"{out} is already done (stats.json exists); pass --overwrite to redo it")
-        return _check_splits(json.loads((out / "stats.json").read_text()), args.strict)
+        return _check_splits(json.loads((out / "stats.json").read_text()), options.strict)
 
     from docketbert.core.tokenizer import load_tokenizer, smallest_id_dtype
 
-    tokenizer = load_tokenizer(args.tokenizer)
+    tokenizer = load_tokenizer(options.tokenizer)
     vocab_size = len(tokenizer)
     dtype = smallest_id_dtype(vocab_size)
     if old is not None and "eval_fraction_used" in old:
         eval_fraction = old["eval_fraction_used"]
-    elif args.eval_size is not None:
+    elif options.eval_size is not None:
         # a pre-pass: count the input rows
-        n_rows = db.count_rows() if db is not None else sum(1 for _ in _stream(inputs, args, None))
-        eval_fraction = min(1.0, args.eval_size / max(n_rows, 1))
-        print(f"--eval-size {args.eval_size}: {n_rows:,} input rows -> eval fraction {eval_fraction:.6f}")
+        n_rows = db.count_rows() if db is not None else sum(1 for _ in _stream(inputs, options, None))
+        eval_fraction = min(1.0, options.eval_size / max(n_rows, 1))
+        print(f"--eval-size {options.eval_size}: {n_rows:,} input rows -> eval fraction {eval_fraction:.6f}")
     else:
-        eval_fraction = args.eval_fraction
+        eval_fraction = options.eval_fraction
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "manifest.json", {**manifest, "eval_fraction_used": eval_fraction})
+    if remote is not None:
+        remote.push_manifest()
     done = _finished_parts(out)
     if done:
-        print(f"resuming {out}: {done} finished part(s) of {args.rows_per_part:,} rows are kept")
+        print(f"resuming {out}: {done} finished part(s) of {options.rows_per_part:,} rows are kept")
 
     from tqdm import tqdm
 
@@ -686,7 +536,7 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
             total=db.estimate_rows(),
             unit="rows",
             unit_scale=True,
-            disable=args.no_progress,
+            disable=not options.progress,
             desc="rows (estimate from pg_class)",
             dynamic_ncols=True,
         )
@@ -695,11 +545,11 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
             total=sum(i.path.stat().st_size for i in inputs),
             unit="B",
             unit_scale=True,
-            disable=args.no_progress,
+            disable=not options.progress,
             desc="input",
             dynamic_ncols=True,
         )
-    ctx = Context(args, tokenizer.backend_tokenizer.to_str(), dtype, eval_fraction)
+    ctx = Context(options, tokenizer.backend_tokenizer.to_str(), dtype, eval_fraction)
     failed = True
     try:
         if db is not None:  # finished parts are id ranges: restore their hashes, read on after the last one
@@ -709,10 +559,10 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
             bar.update(sum(_part_stats(out, k)["rows"] for k in range(done)))
             stream = db.rows(tuple(position) if position else None, progress=bar.update)
         else:
-            stream = _stream(inputs, args, bar.update)
+            stream = _stream(inputs, options, bar.update)
         k = 0
         while True:
-            part_rows = islice(stream, args.rows_per_part)
+            part_rows = islice(stream, options.rows_per_part)
             if k < done and db is None:  # finished: re-read its rows to move on, restore its hashes
                 n = sum(1 for _ in part_rows)
                 expected = _part_stats(out, k)["rows"]
@@ -736,6 +586,8 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
                     batch = []
             part.add_batch(batch)
             part.finish(sum(part.rows_per_input.values()), db.position if db is not None else None)
+            if remote is not None:
+                remote.push_part(k)
             k += 1
         failed = False
     finally:
@@ -744,17 +596,19 @@ def _run(args: argparse.Namespace, out: Path, inputs: list[Input], db, start: fl
         if failed:  # an unfinished part's leftovers: a re-run removes them too, but nothing half-written stays
             shutil.rmtree(out / ".tmp", ignore_errors=True)
     shutil.rmtree(out / ".tmp", ignore_errors=True)
-    stats = _merge(out, k, inputs, args, ctx, (args.tokenizer, vocab_size))
+    stats = _merge(out, k, inputs, options, ctx, vocab_size)
     stats["seconds_last_run"] = round(time.time() - start, 1)
     _write_json(out / "stats.json", stats)
+    if remote is not None:
+        remote.push_result()
     print(_summary(stats, time.time() - start, time.time() - started_rows))
-    return _check_splits(stats, args.strict)
+    return _check_splits(stats, options.strict)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    options = parse_options(argv, __doc__)
     try:
-        return run(args)
+        return run(options)
     except (InputError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -102,12 +102,16 @@ def safe_checkpoint_loading() -> Iterator[None]:
         composer_checkpoint._torch_load_with_validation = original
 
 
+def checkpoint_order(names) -> list[str]:
+    """The checkpoint file names among `names` (`ep{E}-ba{B}-rank0.pt`; others ignored), oldest first (by batch,
+    then epoch)."""
+    found = [(int(m.group(2)), int(m.group(1)), n) for n in names if (m := _CHECKPOINT.match(n))]
+    return [n for _, _, n in sorted(found)]
+
+
 def checkpoints(folder: Path) -> list[Path]:
     """The run's checkpoints (`ep{E}-ba{B}-rank0.pt`), oldest first (by batch)."""
-    found = [p for p in folder.glob("ep*-ba*-rank0.pt") if _CHECKPOINT.match(p.name) and p.is_file()]
-    return sorted(
-        found, key=lambda p: (int(_CHECKPOINT.match(p.name).group(2)), int(_CHECKPOINT.match(p.name).group(1)))
-    )
+    return [folder / n for n in checkpoint_order(p.name for p in folder.glob("ep*-ba*-rank0.pt") if p.is_file())]
 
 
 def is_whole(path: Path) -> str | None:

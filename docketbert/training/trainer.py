@@ -26,10 +26,11 @@ from docketbert.callbacks.hf_export import HFExport
 from docketbert.callbacks.packing_monitor import PackingMonitor
 from docketbert.config import ConfigError, TrainConfig, to_yaml
 from docketbert.core.device import composer_device, resolve_device, resolve_precision
+from docketbert.core.object_store import RemoteError, Store, check_remote, is_remote
 from docketbert.core.paths import require_output_dir
 from docketbert.core.tokenizer import load_tokenizer
 from docketbert.core.workers import resolve_num_workers
-from docketbert.data.mds import is_remote, open_split
+from docketbert.data.mds import open_split
 from docketbert.data.mlm import MLMCollator, build_dataloader, count_real_tokens
 from docketbert.data.packing import build_packed_loader, packed_batch_rows, split_packed_batch
 from docketbert.data.shard_columns import check_shard_columns
@@ -56,6 +57,7 @@ from docketbert.training.auto_settings import (
 from docketbert.training.checkpoints import CheckpointPruner, prepare_autoresume, safe_checkpoint_loading
 from docketbert.training.loggers import build_loggers
 from docketbert.training.optim import adamw
+from docketbert.training.remote_run import RemoteCheckpoints, pull_checkpoints, run_store
 
 log = logging.getLogger("docketbert.training")
 
@@ -87,6 +89,7 @@ def check_data(cfg: TrainConfig, vocab_size: int) -> None:
     if is_remote(data.path):
         if data.local is None:
             raise ConfigError(f"data.path={data.path!r} is remote: set data.local to a cache folder on local disk")
+        _check_remote_data(cfg, vocab_size)
         return
     root = Path(data.path)
     if not root.is_dir():
@@ -118,6 +121,31 @@ def check_data(cfg: TrainConfig, vocab_size: int) -> None:
                 f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {root} were tokenized with "
                 f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
             )
+
+
+def _check_remote_data(cfg: TrainConfig, vocab_size: int) -> None:
+    """A remote data.path: reachable with the credentials at hand, each split's index.json there, the vocabulary
+    the shards' stats.json names."""
+    data = cfg.data
+    try:
+        store = Store(check_remote(data.path, "data.path"))
+    except RemoteError as err:
+        raise ConfigError(str(err)) from None
+    splits = [("data.train_split", data.train_split)] + (
+        [("data.eval_split", data.eval_split)] if data.eval_split else []
+    )
+    for key, split in splits:
+        if not store.exists(split, "index.json"):
+            raise ConfigError(f"{key}={split!r}: no MDS split at {store.remote.uri(split)} (index.json missing)")
+    try:
+        shards_vocab = json.loads(store.read_text("stats.json") or "{}").get("vocab_size")
+    except (ValueError, AttributeError):
+        shards_vocab = None
+    if isinstance(shards_vocab, int) and shards_vocab != vocab_size:
+        raise ConfigError(
+            f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {data.path} were tokenized with "
+            f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
+        )
 
 
 def check_run(cfg: TrainConfig) -> CheckedRun:
@@ -157,6 +185,11 @@ def check_run(cfg: TrainConfig) -> CheckedRun:
         raise ConfigError(f"{source} has a vocabulary of {vocab}, fewer than the tokenizer's {len(tokenizer)} tokens")
     require_output_dir(cfg.run_dir, f"run_root={cfg.run_root!r}", ConfigError)
     check_data(cfg, len(tokenizer))
+    if cfg.remote_folder:
+        try:
+            check_remote(cfg.remote_folder, "remote_folder")
+        except RemoteError as err:
+            raise ConfigError(str(err)) from None
     load_plugins()
     context = {"run_dir", "tokenizer", "cfg"}
     check_all("callbacks", CALLBACKS, cfg.callbacks, context)
@@ -208,7 +241,11 @@ def build_trainer(cfg: TrainConfig) -> Trainer:
     run_info = _record_run(cfg, place, built, workers)
 
     if cfg.autoresume:
-        if dist.get_global_rank() == 0:
+        # With a remote copy each node prepares its own local folder (a new node downloads the checkpoints first);
+        # without one, the run's single folder is prepared once.
+        if (dist.get_local_rank() if cfg.remote_folder else dist.get_global_rank()) == 0:
+            if cfg.remote_folder:
+                pull_checkpoints(run_store(cfg.remote_folder, cfg.run_name), cfg.run_dir / "checkpoints")
             prepare_autoresume(cfg.run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep)
         dist.barrier()
     with safe_checkpoint_loading():
@@ -341,6 +378,8 @@ def _build_callbacks(cfg: TrainConfig, tokenizer, device: str, packing: bool) ->
     ]
     if cfg.autoresume:
         callbacks.append(CheckpointPruner(cfg.run_dir / "checkpoints", cfg.save_num_checkpoints_to_keep))
+    if cfg.remote_folder:
+        callbacks.append(RemoteCheckpoints(cfg.remote_folder, cfg.run_name, cfg.run_dir / "checkpoints"))
     if device == "gpu":
         callbacks.append(MemoryMonitor())
     if packing:
