@@ -157,14 +157,16 @@ class Store:
 
     def keys(self, *prefix: str) -> Iterator[str]:
         """Every key under `prefix` (relative to the remote's prefix), in the store's order."""
+        yield from self.sizes(*prefix)
+
+    def sizes(self, *prefix: str) -> dict[str, int]:
+        """{key: size in bytes} of every object under `prefix` (keys relative to the remote's prefix)."""
         base = self.remote.key(*prefix)
         start = len(self.remote.prefix) + 1 if self.remote.prefix else 0
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=self.remote.bucket, Prefix=base + "/" if base else ""
         )
-        for page in pages:
-            for item in page.get("Contents", []):
-                yield item["Key"][start:]
+        return {item["Key"][start:]: int(item["Size"]) for page in pages for item in page.get("Contents", [])}
 
     def delete(self, *key: str) -> None:
         self._client.delete_object(Bucket=self.remote.bucket, Key=self.remote.key(*key))

@@ -39,9 +39,10 @@ def run_store(remote_folder: str, run_name: str) -> Store:
     return Store(f"{remote_folder.rstrip('/')}/{run_name}")
 
 
-def remote_checkpoints(store: Store) -> list[str]:
-    """The checkpoint names in the remote's checkpoints/ folder, oldest first."""
-    return checkpoint_order(key.split("/", 1)[1] for key in store.keys(CHECKPOINTS) if key.count("/") == 1)
+def remote_checkpoints(store: Store) -> dict[str, int]:
+    """{name: size} of the checkpoints in the remote's checkpoints/ folder, oldest first."""
+    sizes = {key.split("/", 1)[1]: size for key, size in store.sizes(CHECKPOINTS).items() if key.count("/") == 1}
+    return {name: sizes[name] for name in checkpoint_order(sizes)}
 
 
 def pull_checkpoints(store: Store, folder: Path) -> list[str]:
@@ -56,18 +57,19 @@ def pull_checkpoints(store: Store, folder: Path) -> list[str]:
     return pulled
 
 
-def push_checkpoints(store: Store, folder: Path, uploaded: set[str]) -> None:
-    """Mirror the local checkpoints: upload the new ones (oldest first), then remove remote ones pruned here.
-    `uploaded` is the set of names the remote holds, kept up to date."""
-    local = [p.name for p in checkpoints(folder)] if folder.is_dir() else []
-    for name in local:
-        if name not in uploaded:
+def push_checkpoints(store: Store, folder: Path, uploaded: dict[str, int]) -> None:
+    """Mirror the local checkpoints: upload each one the remote lacks or holds at another size (oldest first; a
+    cut copy there is replaced), then remove remote ones pruned here. `uploaded` ({name: size} the remote holds)
+    is kept up to date."""
+    local = {p.name: p.stat().st_size for p in checkpoints(folder)} if folder.is_dir() else {}
+    for name, size in local.items():
+        if uploaded.get(name) != size:
             store.upload(folder / name, CHECKPOINTS, name)
-            uploaded.add(name)
+            uploaded[name] = size
     if local:  # never empty the remote because the local folder is (yet) empty
-        for name in sorted(uploaded - set(local)):
+        for name in sorted(set(uploaded) - set(local)):
             store.delete(CHECKPOINTS, name)
-            uploaded.discard(name)
+            del uploaded[name]
 
 
 class RemoteCheckpoints(Callback):
@@ -79,18 +81,18 @@ class RemoteCheckpoints(Callback):
     def __init__(self, remote_folder: str, run_name: str, folder: Path):
         self.remote_folder, self.run_name, self.folder = remote_folder, run_name, Path(folder)
         self._store: Store | None = None
-        self._uploaded: set[str] = set()
-        self._seen: tuple[str, ...] = ()
+        self._uploaded: dict[str, int] = {}
+        self._seen: tuple[tuple[str, int], ...] = ()
 
     def _sync(self) -> None:
         if dist.get_global_rank() != 0:
             return
-        names = tuple(p.name for p in checkpoints(self.folder)) if self.folder.is_dir() else ()
+        names = tuple((p.name, p.stat().st_size) for p in checkpoints(self.folder)) if self.folder.is_dir() else ()
         if names == self._seen:
             return
         if self._store is None:
             self._store = run_store(self.remote_folder, self.run_name)
-            self._uploaded = set(remote_checkpoints(self._store))
+            self._uploaded = remote_checkpoints(self._store)
         push_checkpoints(self._store, self.folder, self._uploaded)
         self._seen = names
 
@@ -104,7 +106,7 @@ class RemoteCheckpoints(Callback):
 def finish_remote(remote_folder: str, run_name: str, run_dir: Path) -> None:
     """After the run (rank 0): its checkpoints mirrored, then the HF export and the run's records uploaded."""
     store = run_store(remote_folder, run_name)
-    push_checkpoints(store, run_dir / CHECKPOINTS, set(remote_checkpoints(store)))
+    push_checkpoints(store, run_dir / CHECKPOINTS, remote_checkpoints(store))
     if (run_dir / "hf").is_dir():
         store.delete_under("hf")
         store.upload_tree(run_dir / "hf", "hf")

@@ -196,7 +196,7 @@ def test_shape_flag_names_reference_shapes():
         parse_args(["--shape", "base-151M"])
 
 
-@pytest.mark.integration
+@pytest.mark.slow  # seven loaders with workers: about 50 s on 2 cores
 def test_loader_bench_times_fork_and_forkserver_workers_on_the_same_batches(tmp_path, mds_dir, tokenizer_dir):
     """`python -m docketbert.bench loader --start-methods fork,forkserver`: both start methods are timed in one
     run over the same batches (the same real tokens), and the ratio is reported. (In this process, its loaders

@@ -65,8 +65,10 @@ def run(args: list[str], log: Path) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize(
-    "world", [pytest.param(1, id="one-process"), pytest.param(2, id="two-processes", marks=pytest.mark.slow)]
+    "world", [pytest.param(1, id="one-process", marks=pytest.mark.slow), pytest.param(2, id="two-processes", marks=pytest.mark.slow)]
 )
+# Both take minutes (three training runs each): they run with the slow tests; the default suite resumes from the
+# bucket through the truncated-checkpoint test below, in one process.
 def test_a_lost_node_resumes_from_the_bucket(bucket, tokenizer_dir, mds_dir, tmp_path, world):
     reference = run(command(world, mds_dir, tokenizer_dir, tmp_path / "reference"), tmp_path / "reference.log")
 
@@ -174,3 +176,33 @@ def test_remote_refusals_are_one_line_before_a_model_is_built(bucket, mds_dir, t
     err = capsys.readouterr().err.strip()
     assert "access denied" in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "runs" / "tiny" / "checkpoints").exists()
+
+
+def test_a_truncated_remote_checkpoint_is_moved_aside_and_the_previous_one_resumes(
+    bucket, mds_dir, tokenizer_dir, tmp_path, caplog
+):
+    """The newest checkpoint in the bucket cut short (a copy tool that died, a full disk on upload): the fresh node
+    downloads it, moves it aside as it would a local one, and resumes from the whole one before it."""
+    from docketbert import train
+
+    remote = f"s3://{bucket}/truncated"
+    store = Store(f"{remote}/tiny")
+    first = tmp_path / "first"
+    common = {"remote_folder": remote, "save_interval": "2ba", "save_num_checkpoints_to_keep": 3}
+    assert train.main(_tiny(mds_dir, tokenizer_dir, first, max_duration="4ba", **common)) == 0
+    assert store.exists("checkpoints", "ep0-ba4-rank0.pt")
+    whole = first / "tiny" / "checkpoints" / "ep0-ba4-rank0.pt"
+    cut = tmp_path / "ep0-ba6-rank0.pt"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    store.upload(cut, "checkpoints", cut.name)
+
+    fresh = tmp_path / "fresh"
+    with caplog.at_level("WARNING"):
+        assert train.main(_tiny(mds_dir, tokenizer_dir, fresh, max_duration="6ba", **common)) == 0
+    folder = fresh / "tiny" / "checkpoints"
+    assert (folder / "ep0-ba6-rank0.pt.corrupt").exists()
+    assert "does not load" in caplog.text
+    assert json.loads((fresh / "tiny" / "metrics.json").read_text())["batches"] == 6
+    # written again by the resumed run, and uploaded over the cut one
+    assert store.sizes("checkpoints")["checkpoints/ep0-ba6-rank0.pt"] == (folder / "ep0-ba6-rank0.pt").stat().st_size
+    assert store.read_text("metrics.json") is not None

@@ -155,7 +155,7 @@ def test_unknown_key_is_a_clear_cli_error(tmp_path):
     assert "unknown config key 'optimizer.lrr'" in result.stderr
 
 
-@pytest.mark.integration
+@pytest.mark.slow  # a minute; `composer -n 2` also runs in the default suite through infer's two-process test
 def test_ddp_two_processes_on_cpu(mds_dir, tokenizer_dir, tmp_path):
     """`composer -n 2` (gloo): each rank gets half of the global batch, and the model still learns."""
     composer = Path(sys.executable).parent / "composer"
