@@ -64,11 +64,10 @@ def run(args: list[str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-@pytest.mark.parametrize(
-    "world", [pytest.param(1, id="one-process", marks=pytest.mark.slow), pytest.param(2, id="two-processes", marks=pytest.mark.slow)]
-)
 # Both take minutes (three training runs each): they run with the slow tests; the default suite resumes from the
 # bucket through the truncated-checkpoint test below, in one process.
+@pytest.mark.slow
+@pytest.mark.parametrize("world", [pytest.param(1, id="one-process"), pytest.param(2, id="two-processes")])
 def test_a_lost_node_resumes_from_the_bucket(bucket, tokenizer_dir, mds_dir, tmp_path, world):
     reference = run(command(world, mds_dir, tokenizer_dir, tmp_path / "reference"), tmp_path / "reference.log")
 
