@@ -53,21 +53,27 @@ class RemoteOutput:
             self.store.delete(name)
         for folder in OUTPUT_FOLDERS:
             self.store.delete_under(folder)
-        if self.local.exists():
-            shutil.rmtree(self.local)
+        self._clear_staging()
+
+    def _clear_staging(self) -> None:
+        """This tool's files in the staging folder, and only those (--local may name a folder holding others)."""
+        for name in (*OUTPUT_FILES, *OUTPUT_FOLDERS, ".tmp"):
+            path = self.local / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
 
     def pull(self) -> None:
         """Make the staging folder hold what the remote has finished (see the module docstring)."""
         manifest = self.store.read_text("manifest.json")
         if manifest is None:  # nothing there yet: the staging folder's leftovers are not the remote's
-            if self.local.exists():
-                shutil.rmtree(self.local)
+            self._clear_staging()
             return
         self.local.mkdir(parents=True, exist_ok=True)
         local_manifest = self.local / "manifest.json"
         if not local_manifest.exists() or local_manifest.read_text() != manifest:
-            shutil.rmtree(self.local)  # another job's staging, or a stale one: start from the remote
-            self.local.mkdir(parents=True)
+            self._clear_staging()  # another job's staging, or a stale one: start from the remote
             local_manifest.write_text(manifest)
         k = 0
         while self.store.exists("parts", _part_name(k), "stats.json"):
