@@ -97,6 +97,16 @@ def load_export(run_dir: Path) -> ModernBertForMaskedLM:
     return ModernBertForMaskedLM.from_pretrained(run_dir / "hf")
 
 
+class WritesMarker:
+    """Unpickling this opens (creates) a file: what a crafted checkpoint could do with any code."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
 PICKLE_RAN = "planted_pickle_ran"  # what a planted pickle creates beside its model folder if it is ever unpickled
 
 

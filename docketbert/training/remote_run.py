@@ -82,19 +82,14 @@ class RemoteCheckpoints(Callback):
         self.remote_folder, self.run_name, self.folder = remote_folder, run_name, Path(folder)
         self._store: Store | None = None
         self._uploaded: dict[str, int] = {}
-        self._seen: tuple[tuple[str, int], ...] = ()
 
     def _sync(self) -> None:
-        if dist.get_global_rank() != 0:
+        if dist.get_global_rank() != 0 or not self.folder.is_dir():
             return
-        names = tuple((p.name, p.stat().st_size) for p in checkpoints(self.folder)) if self.folder.is_dir() else ()
-        if names == self._seen:
-            return
-        if self._store is None:
+        if self._store is None:  # the remote's listing once; after it, only new or resized checkpoints reach it
             self._store = run_store(self.remote_folder, self.run_name)
             self._uploaded = remote_checkpoints(self._store)
         push_checkpoints(self._store, self.folder, self._uploaded)
-        self._seen = names
 
     def batch_start(self, state: State, logger: Logger) -> None:
         self._sync()

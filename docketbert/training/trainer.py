@@ -82,9 +82,29 @@ def _split_samples(split_dir: Path) -> int:
     return sum(int(shard.get("samples", 0)) for shard in index.get("shards", []))
 
 
+def _splits(data) -> list[tuple[str, str]]:
+    """(config key, split name) of the splits a run reads."""
+    return [("data.train_split", data.train_split)] + (
+        [("data.eval_split", data.eval_split)] if data.eval_split else []
+    )
+
+
+def _check_vocab(cfg: TrainConfig, vocab_size: int, stats_text: str | None, where: object) -> None:
+    """The shards' stats.json (its text, or None when there is none) names the tokenizer's vocabulary size."""
+    try:
+        shards_vocab = json.loads(stats_text).get("vocab_size") if stats_text is not None else None
+    except (ValueError, AttributeError):
+        shards_vocab = None
+    if isinstance(shards_vocab, int) and shards_vocab != vocab_size:
+        raise ConfigError(
+            f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {where} were tokenized with "
+            f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
+        )
+
+
 def check_data(cfg: TrainConfig, vocab_size: int) -> None:
-    """data.path's splits (local datasets; a remote is read by streaming): each there, not empty, and tokenized
-    with a vocabulary of the tokenizer's size (the shards' stats.json)."""
+    """data.path's splits, local or remote: each there (a local one also a readable, non-empty MDS index), and
+    tokenized with a vocabulary of the tokenizer's size (the shards' stats.json)."""
     data = cfg.data
     if is_remote(data.path):
         if data.local is None:
@@ -94,10 +114,7 @@ def check_data(cfg: TrainConfig, vocab_size: int) -> None:
     root = Path(data.path)
     if not root.is_dir():
         raise ConfigError(f"data.path={data.path!r} does not exist: give the output folder of data_prep/to_mds.py")
-    splits = [("data.train_split", data.train_split)] + (
-        [("data.eval_split", data.eval_split)] if data.eval_split else []
-    )
-    for key, split in splits:
+    for key, split in _splits(data):
         if not (root / split / "index.json").is_file():
             raise ConfigError(f"{key}={split!r}: no MDS split at {root / split} (index.json missing)")
         try:
@@ -111,16 +128,11 @@ def check_data(cfg: TrainConfig, vocab_size: int) -> None:
                 f"{key}={split!r}: the split at {root / split} has no samples" + (f": {fix}" if fix else "")
             )
     stats_file = root / "stats.json"
-    if stats_file.is_file():
-        try:
-            shards_vocab = json.loads(stats_file.read_text()).get("vocab_size")
-        except (OSError, ValueError, AttributeError):
-            shards_vocab = None
-        if isinstance(shards_vocab, int) and shards_vocab != vocab_size:
-            raise ConfigError(
-                f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {root} were tokenized with "
-                f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
-            )
+    try:
+        stats_text = stats_file.read_text() if stats_file.is_file() else None
+    except OSError:
+        stats_text = None
+    _check_vocab(cfg, vocab_size, stats_text, root)
 
 
 def _check_remote_data(cfg: TrainConfig, vocab_size: int) -> None:
@@ -131,21 +143,10 @@ def _check_remote_data(cfg: TrainConfig, vocab_size: int) -> None:
         store = Store(check_remote(data.path, "data.path"))
     except RemoteError as err:
         raise ConfigError(str(err)) from None
-    splits = [("data.train_split", data.train_split)] + (
-        [("data.eval_split", data.eval_split)] if data.eval_split else []
-    )
-    for key, split in splits:
+    for key, split in _splits(data):
         if not store.exists(split, "index.json"):
             raise ConfigError(f"{key}={split!r}: no MDS split at {store.remote.uri(split)} (index.json missing)")
-    try:
-        shards_vocab = json.loads(store.read_text("stats.json") or "{}").get("vocab_size")
-    except (ValueError, AttributeError):
-        shards_vocab = None
-    if isinstance(shards_vocab, int) and shards_vocab != vocab_size:
-        raise ConfigError(
-            f"tokenizer={cfg.tokenizer!r} has {vocab_size} tokens but the shards in {data.path} were tokenized with "
-            f"{shards_vocab} (stats.json): set tokenizer to the one the shards were written with"
-        )
+    _check_vocab(cfg, vocab_size, store.read_text("stats.json"), data.path)
 
 
 def check_run(cfg: TrainConfig) -> CheckedRun:

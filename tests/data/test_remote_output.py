@@ -25,24 +25,14 @@ REPO = Path(__file__).resolve().parents[2]
 ROWS_PER_PART = 700
 
 
-def read_remote_split(uri: str, cache: Path) -> list[tuple]:
-    """(docket, input ids) of every sample of one remote split, streamed into `cache` by StreamingDataset."""
+def read_split(local: Path, remote: str | None = None) -> list[tuple]:
+    """(docket, input ids) of every sample of one split: a local one, or a remote one streamed into `local`."""
     from streaming import StreamingDataset
 
     from docketbert.data.shared_memory import registering
 
     with registering():
-        ds = StreamingDataset(remote=uri, local=str(cache), batch_size=1, shuffle=False)
-    return [(s["docket"], tuple(s["input_ids"].tolist())) for s in (ds[i] for i in range(len(ds)))]
-
-
-def read_local_split(path: Path) -> list[tuple]:
-    from streaming import StreamingDataset
-
-    from docketbert.data.shared_memory import registering
-
-    with registering():
-        ds = StreamingDataset(local=str(path), batch_size=1, shuffle=False)
+        ds = StreamingDataset(remote=remote, local=str(local), batch_size=1, shuffle=False)
     return [(s["docket"], tuple(s["input_ids"].tolist())) for s in (ds[i] for i in range(len(ds)))]
 
 
@@ -87,8 +77,8 @@ def test_killed_three_times_the_remote_equals_a_local_run(s3, mds_dir, corpus, c
     for key in ("entries", "dropped", "splits", "truncated", "vocab_size"):
         assert stats[key] == want[key], (seed, points, key)
     for split in ("train", "eval"):
-        got = read_remote_split(f"{uri}/{split}", tmp_path / "cache" / split)
-        assert got == read_local_split(mds_dir / split), (seed, points, split)
+        got = read_split(tmp_path / "cache" / split, remote=f"{uri}/{split}")
+        assert got == read_split(mds_dir / split), (seed, points, split)
     # the staging folder keeps no uploaded shard; a finished remote is not redone
     assert not [p for p in staging.rglob("*.mds*")]
     assert main(args) == 0

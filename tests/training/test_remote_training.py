@@ -17,7 +17,7 @@ import pytest
 import torch
 from s3_server import SECRET_KEY, S3Server, s3_environment
 from safetensors.torch import load_file
-from tiny_models import tiny_overrides
+from tiny_models import WritesMarker, tiny_overrides
 
 from docketbert.core.object_store import Store
 
@@ -117,16 +117,6 @@ def test_a_lost_node_resumes_from_the_bucket(bucket, tokenizer_dir, mds_dir, tmp
             assert SECRET_KEY not in path.read_text(errors="replace"), path
 
 
-class _WritesMarker:
-    """Unpickling this opens (creates) a file: what a crafted checkpoint could do with any code."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
 def _tiny(mds, tokenizer_dir, run_root, **extra) -> list[str]:
     return [str(TINY), *tiny_overrides(mds, tokenizer_dir, run_root, **{"data.num_workers": 0, **extra})]
 
@@ -136,7 +126,7 @@ def test_a_planted_remote_checkpoint_runs_nothing(bucket, mds_dir, tokenizer_dir
 
     marker = tmp_path / "pwned"
     planted = tmp_path / "ep0-ba2-rank0.pt"
-    torch.save({"state": {"payload": _WritesMarker(marker)}, "rng": []}, planted)
+    torch.save({"state": {"payload": WritesMarker(marker)}, "rng": []}, planted)
     remote = f"s3://{bucket}/planted"
     Store(f"{remote}/tiny").upload(planted, "checkpoints", planted.name)
     rc = train.main(_tiny(mds_dir, tokenizer_dir, tmp_path / "runs", remote_folder=remote))

@@ -21,7 +21,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from stray_processes import wait_until_gone
-from tiny_models import train_command
+from tiny_models import WritesMarker, train_command
 
 pytestmark = pytest.mark.integration  # training runs killed and resumed in subprocesses
 
@@ -200,16 +200,6 @@ def test_broken_checkpoint_is_moved_aside_and_extras_pruned(mds_dir, tokenizer_d
     assert (folder / "latest-rank0.pt").resolve().name == "ep0-ba6-rank0.pt"
 
 
-class _WritesMarker:
-    """Unpickling this opens (creates) a file: what a crafted checkpoint could do with any code."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
 def test_a_planted_checkpoint_runs_nothing(mds_dir, tokenizer_dir, tmp_path, capsys):
     from composer.utils import checkpoint as composer_checkpoint
 
@@ -220,7 +210,7 @@ def test_a_planted_checkpoint_runs_nothing(mds_dir, tokenizer_dir, tmp_path, cap
     folder = tmp_path / "tiny" / "checkpoints"
     folder.mkdir(parents=True)
     planted = folder / "ep0-ba2-rank0.pt"
-    torch.save({"state": {"payload": _WritesMarker(marker)}, "rng": []}, planted)
+    torch.save({"state": {"payload": WritesMarker(marker)}, "rng": []}, planted)
     (folder / "latest-rank0.pt").symlink_to(planted.name)
 
     rc = train.main([str(TINY), *tiny_run(mds_dir, tokenizer_dir, tmp_path, max_duration="4ba")])
