@@ -10,12 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from composer.utils import dist
-
 from docketbert.config import ConfigError, load_config
-from docketbert.training.checkpoints import UnsafeCheckpointError
-from docketbert.training.remote_run import finish_remote
-from docketbert.training.trainer import already_trained, build_trainer, finish_export
 
 log = logging.getLogger("docketbert.train")
 
@@ -38,6 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     yamls, overrides = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         cfg = load_config(yamls, overrides)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    # Composer and the trainer load only once the keys and values are known good: a typo is reported in about a
+    # second, not after the imports of a training run.
+    from composer.utils import dist
+
+    from docketbert.training.checkpoints import UnsafeCheckpointError
+    from docketbert.training.remote_run import finish_remote
+    from docketbert.training.trainer import already_trained, build_trainer, finish_export
+
+    try:
         trainer = build_trainer(cfg)  # checks the run (paths, tokenizer, model config) before building the model
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)

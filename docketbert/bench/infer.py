@@ -23,6 +23,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -158,4 +159,5 @@ def main(argv: list[str] | None = None) -> dict:
                 args.json.write_text(json.dumps(report, indent=1) + "\n")
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the model, tokenizer and OpenVINO cache made for this run
     return report
