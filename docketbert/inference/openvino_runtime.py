@@ -24,6 +24,7 @@ to the weights by docketbert.inference.openvino_cache (a stale or planted graph 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -38,6 +39,23 @@ from docketbert.inference.openvino_cache import cache_key, cache_valid, clear_en
 log = logging.getLogger(__name__)
 
 POOLINGS = ("cls", "mean", "none")
+
+
+@functools.cache
+def openvino_core():
+    """The process's one openvino.Core, kept for the life of the process.
+
+    Each Core's CPU plugin maps an alternate signal stack for the main thread when it first compiles, saving the one
+    it replaces, and on destruction unmaps its own and puts the saved one back only if its own is still current.
+    Two Cores destroyed in the order they were made therefore leave the main thread's alternate stack pointing at
+    unmapped memory, and the next signal caught by a Python handler (SA_ONSTACK: torch's loader SIGCHLD handler,
+    a SIGALRM time box) kills the process with SIGSEGV, often at interpreter teardown. One Core for every encoder
+    never makes that pair (tests/inference/test_openvino_core.py shows both)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
 CALIBRATION_ENTRIES = 300  # synthetic entries the int8 graph is calibrated on
 CALIBRATION_BUDGET = 4096  # tokens per calibration batch (rows x longest)
 MASKED = -1e30  # additive mask of a key a query may not see: finite, so a row of padding stays finite
@@ -198,7 +216,7 @@ class OpenVinoEncoder:
         self.quantize, self.calibration = quantize, calibration
         self.threads = threads or torch.get_num_threads()
         self.mode = "openvino_int8" if quantize else "openvino"
-        self.core = ov.Core()
+        self.core = openvino_core()
         self.options = compile_options(self.threads)
         self.profile: dict[tuple[str, str], list[float]] | None = None  # see `start_profiling`
         self._key_parts = {"mode": self.mode, "openvino": ov.__version__}

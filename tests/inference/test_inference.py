@@ -184,10 +184,15 @@ def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
     in the converted graph as it comes from the conversion, and in the fp32 and NNCF int8 graphs the runtime caches.
     A rewrite of `_rotary` that breaks OpenVINO's pattern fails here, not only in a benchmark: with `-x2` the
     converted graph runs reference split, negate and concat kernels (and so did base-150M's int8 graph)."""
-    import openvino as ov
     from transformers import ModernBertModel
 
-    from docketbert.inference.openvino_runtime import OpenVinoEncoder, compile_options, convert, kernel_count
+    from docketbert.inference.openvino_runtime import (
+        OpenVinoEncoder,
+        compile_options,
+        convert,
+        kernel_count,
+        openvino_core,
+    )
 
     config = ModernBertConfig(
         vocab_size=512,
@@ -200,7 +205,7 @@ def test_openvino_graphs_run_rotary_as_fused_rope(tmp_path):
     torch.manual_seed(0)
     encoder = ModernBertModel(config).eval()
 
-    compiled = ov.Core().compile_model(convert(encoder, "cls"), "CPU", compile_options(1))
+    compiled = openvino_core().compile_model(convert(encoder, "cls"), "CPU", compile_options(1))
     assert kernel_count(compiled, "RoPE") == 4
     rows = [[1, *range(5, 5 + n), 2] for n in (3, 17, 40, 90)]
     for quantize in (False, True):
