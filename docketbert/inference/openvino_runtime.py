@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 POOLINGS = ("cls", "mean", "none")
 
+CALIBRATION_ENTRIES = 300  # synthetic entries the int8 graph is calibrated on
+CALIBRATION_BUDGET = 4096  # tokens per calibration batch (rows x longest)
+MASKED = -1e30  # additive mask of a key a query may not see: finite, so a row of padding stays finite
+
 
 @functools.cache
 def openvino_core():
@@ -54,11 +58,6 @@ def openvino_core():
     import openvino as ov
 
     return ov.Core()
-
-
-CALIBRATION_ENTRIES = 300  # synthetic entries the int8 graph is calibrated on
-CALIBRATION_BUDGET = 4096  # tokens per calibration batch (rows x longest)
-MASKED = -1e30  # additive mask of a key a query may not see: finite, so a row of padding stays finite
 
 
 def _rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -47,7 +46,7 @@ print("survived", flush=True)
 
 def run(cores: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(STEPS.format(cores=cores))],
+        [sys.executable, "-c", STEPS.format(cores=cores)],
         capture_output=True,
         text=True,
         timeout=300,
