@@ -173,7 +173,7 @@ class ConfigError(ValueError):
 def load_config(yaml_paths: list[str | Path], overrides: list[str] | None = None) -> TrainConfig:
     """Merge YAML files (later ones win) and `key=value` overrides onto the pretraining schema, and validate its
     values (`check_train_config`). Paths, the tokenizer and the model are checked by
-    `docketbert.training.trainer.check_run`, before anything is built."""
+    `docketbert.training.run_checks.check_run`, before anything is built."""
     cfg = _load(TrainConfig, yaml_paths, overrides or [])
     check_train_config(cfg)
     return cfg

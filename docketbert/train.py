@@ -32,12 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     yamls, overrides = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        # The keys and values first (no torch), then what can be checked without Composer (the model config, the
+        # tokenizer, the data, the folders): a bad run is refused before the training imports.
         cfg = load_config(yamls, overrides)
+        from docketbert.training.run_checks import check_run
+
+        checked = check_run(cfg)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    # Composer and the trainer load only once the keys and values are known good: a typo is reported in about a
-    # second, not after the imports of a training run.
     from composer.utils import dist
 
     from docketbert.training.checkpoints import UnsafeCheckpointError
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from docketbert.training.trainer import already_trained, build_trainer, finish_export
 
     try:
-        trainer = build_trainer(cfg)  # checks the run (paths, tokenizer, model config) before building the model
+        trainer = build_trainer(cfg, checked)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2

@@ -100,7 +100,7 @@ def test_the_check_can_fail(tmp_path):
     planted.write_text(
         '"""Calls docketbert.training.checks.check_run, as docketbert/bench/timing.py once did."""\n'
         "# see bench/gpu_session.py; tests/test_*.py, yamls/<run>.yaml and yamls/X.yaml are patterns\n"
-        "# docketbert.training.trainer.check_run and docketbert/bench/protocols.py are; d530192:bench/x.py: history\n"
+        "# docketbert.training.run_checks.check_run and docketbert/bench/protocols.py are; d530192:bench/x.py: past\n"
     )
     md = tmp_path / "planted.md"
     md.write_text("[the report](experiments/1999-01-01_nothing/README.md), run `docs/nothing.md`\n")
