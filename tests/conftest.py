@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -101,28 +100,8 @@ def s3(tmp_path_factory):
         server.stop()
 
 
-# The session's exit status, kept for pytest_unconfigure.
-_EXIT_STATUS: list[int] = []
-
-
 def pytest_collection_modifyitems(config, items):
     """A slow test is an integration test too, so `-m "not integration"` (the developer's loop) leaves it out."""
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.integration)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _EXIT_STATUS.append(int(exitstatus))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    """Leave with the session's own exit status once pytest has reported, skipping the interpreter's teardown: with
-    torch, OpenVINO and psycopg loaded in one process, a native library's teardown can crash after
-    every result is known (a full run once reported its results and then exited with a segfault), and CI must read
-    the tests' status, not that. DOCKETBERT_PYTEST_TEARDOWN=1 keeps the normal teardown."""
-    if _EXIT_STATUS and os.environ.get("DOCKETBERT_PYTEST_TEARDOWN") != "1":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_EXIT_STATUS[-1])
