@@ -10,6 +10,9 @@ import numpy as np
 import torch
 
 IGNORE_INDEX = -100
+# The segment id of a packed row's padding (its real entries are numbered from 0). The loader's workers write it
+# and the model's packed attention reads it; it lives here so that the workers need not import the model.
+PAD_SEGMENT = -1
 
 
 def truncate_entry(ids: np.ndarray, max_seq_len: int, sep_id: int) -> np.ndarray:

@@ -70,6 +70,16 @@ def worker_context(preload: tuple[str, ...] = ()):
     return context
 
 
+def start_fork_server(preload: tuple[str, ...]) -> None:
+    """Start the fork server of `worker_context(preload)` now, not when the first loader starts its workers: its
+    imports then run beside this process's own work (a loader connects to it, waiting for them only if they are
+    not done). A no-op where the OS has no fork server."""
+    if worker_context(preload).get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def exit_with(pid: int, worker_id: int = 0) -> None:
     """A loader's `worker_init_fn` (bound to the training process's pid): the worker ends the moment process `pid`
     does. torch's own watchdog watches the worker's parent, which for a fork-server worker is the fork server, and

@@ -214,9 +214,9 @@ def build_dataloader(
     )
 
 
-# What the loader's fork server imports once, so that each worker it forks starts with them loaded: the modules
-# whose objects (the keyed dataset, the collators, the packed rows) the workers unpickle.
-LOADER_PRELOAD = ("docketbert.data.mds", "docketbert.data.packing")
+# What the loader's fork server imports once, so that each worker it forks starts with them loaded: streaming (slow
+# to import) and the modules whose objects (the keyed dataset, the collators, the packed rows) the workers unpickle.
+LOADER_PRELOAD = ("streaming", "docketbert.data.mds", "docketbert.data.packing")
 
 
 def worker_options(num_workers: int, prefetch_factor: int = 4) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
-from docketbert.core.batching import truncate_entry
+from docketbert.core.batching import PAD_SEGMENT, truncate_entry
 from docketbert.data.mlm import (
     MLMCollator,
     labelled_positions,
@@ -40,7 +40,6 @@ from docketbert.data.mlm import (
     token_keys,
     worker_options,
 )
-from docketbert.model.packed_attention import PAD_SEGMENT
 
 # Assumed packing efficiency when estimating the number of rows of an epoch (docket entries pack nearly full rows).
 ASSUMED_EFFICIENCY = 0.98

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 import torch
 
+from docketbert.core.batching import PAD_SEGMENT
 from docketbert.model.modernbert import token_embeddings
 from docketbert.model.varlen_attention import varlen_attention
 
-PAD_SEGMENT = -1
 FLEX_BLOCK = 128  # FlexAttention's default sparse block size
 # The attention implementation name of the varlen path in a transformers config (`config._attn_implementation`).
 VARLEN = "docketbert_varlen"
