@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         # The keys and values first (no torch), then what can be checked without Composer (the model config, the
         # tokenizer, the data, the folders): a bad run is refused before the training imports.
         cfg = load_config(yamls, overrides)
-        if cfg.data.num_workers != 0:
+        from docketbert.core.workers import resolve_num_workers, start_fork_server
+
+        if resolve_num_workers(cfg.data.num_workers) > 0:
             # The loader workers' fork server does its imports while this process checks and builds the run.
-            from docketbert.core.workers import start_fork_server
             from docketbert.data.mlm import LOADER_PRELOAD
 
             start_fork_server(LOADER_PRELOAD)
